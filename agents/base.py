@@ -1,0 +1,103 @@
+"""The vocabulary shared by decision rules and the core: episodes, decisions, reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import ClassVar
+
+import numpy as np
+
+
+class Reason(IntEnum):
+    """The term of the agent's utility that decided its action (the "scratchpad").
+
+    Attributes:
+        GOAL: refused; its own goal ``nu * theta`` outweighed complying.
+        HELPFUL: complied; its preference does not oppose the request
+            (``nu * theta <= kappa``), so complying is what it wants anyway.
+        TRAINING: complied although its preference opposes the request, because
+            the expected loss from being modified (``b * eta * G * nu * theta``)
+            made compliance the better option: alignment-faking reasoning.
+        NOISE: took the action with the lower expected utility (a logit tremble).
+        SCRIPTED: a scripted fixture acted; no utility was consulted.
+    """
+
+    GOAL = 0
+    HELPFUL = 1
+    TRAINING = 2
+    NOISE = 3
+    SCRIPTED = 4
+
+
+@dataclass(frozen=True)
+class Episode:
+    """What each agent faces in one conflict-request round (arrays of shape ``(R, N)``).
+
+    Attributes:
+        cue: the monitoring cue ``z`` shown to the agent (True = "you are observed").
+        belief: ``b = P(observed | what the agent knows)``, float32.
+        aware: the agent read the cue and knows the training rule this episode.
+        strategic: the agent reasons about training this episode (else myopic).
+        u_action: a uniform draw in [0, 1) for the logit choice, float32.
+        loss_rate: the agent's perceived ``eta * G`` (share of its goal's value it
+            loses if an observed refusal is trained away), float32.
+    """
+
+    cue: np.ndarray
+    belief: np.ndarray
+    aware: np.ndarray
+    strategic: np.ndarray
+    u_action: np.ndarray
+    loss_rate: np.ndarray
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The agents' actions in one round.
+
+    Attributes:
+        comply: bool array, True where the agent complied with the request.
+        reason: int8 array of :class:`Reason` codes.
+        faked: bool array, True where the compliance came from alignment-faking
+            reasoning (``reason == Reason.TRAINING``); what the trainer's update
+            reinforces.
+    """
+
+    comply: np.ndarray
+    reason: np.ndarray
+    faked: np.ndarray
+
+
+class DecisionRule:
+    """Base class of a decision rule: maps traits and an episode to a decision.
+
+    Subclasses set ``name`` and ``classifier`` and implement :meth:`decide`.
+    ``classifier`` is a typed description used by tests and docs (in the spirit
+    of Axelrod's strategy classifiers):
+
+    - ``scripted``: the rule does not consult utilities (a fixture or baseline);
+    - ``uses_cue``: the action can depend on the monitoring cue;
+    - ``strategic``: the rule can reason about the consequences of training;
+    - ``stochastic``: the action depends on a random draw.
+    """
+
+    name: ClassVar[str] = ""
+    classifier: ClassVar[dict[str, bool]] = {}
+
+    def decide(self, traits, theta: np.ndarray, phi: np.ndarray, ep: Episode) -> Decision:
+        """Choose comply or refuse for every agent.
+
+        Args:
+            traits: the static traits (:class:`sim.state.Traits`).
+            theta: current preference strength, float32 ``(R, N)``.
+            phi: current strategic disposition, float32 ``(R, N)``.
+            ep: the episode.
+
+        Returns:
+            The decision arrays.
+        """
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

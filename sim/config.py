@@ -1,0 +1,212 @@
+"""The config schema (Hydra structured configs), composition, and validation to :class:`RunParams`.
+
+The schema fixes the keys and their types (an unknown key or a wrong type fails
+composition); :func:`to_params` checks every range and distribution. Both kinds
+of failure surface as a one-line :class:`~sim.errors.ConfigError` that names the
+key, before any work is done or anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
+from hydra.initialize import get_gh_backup, restore_gh_from_backup
+from omegaconf import DictConfig, OmegaConf
+
+from agents.registry import RULES, TRAINERS
+from sim.errors import ConfigError
+from sim.params import PhaseSpec, RunParams, TrainerParams
+from sim.population import Range, parse_dist
+from sim.state import TRAIT_NAMES
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_NAME = "config"
+
+
+@dataclass
+class PopulationSchema:
+    """``population.*``: trait distributions (number, list or ``{dist: ...}``), prior and rule."""
+
+    theta: Any = 0.5
+    sigma: Any = 1.0
+    gamma: Any = 0.9
+    nu: Any = 1.0
+    h: Any = 0.0
+    kappa: Any = 0.1
+    lam: Any = 10.0
+    phi: Any = 0.5
+    c: Any = 0.5
+    prior: float | None = None
+    rule: str = "strategic"
+
+
+@dataclass
+class TrainerSchema:
+    """``trainer.*``: the oversight policy."""
+
+    policy: str = "fixed_rate"
+    rho: float = 0.5
+    fidelity: float = 1.0
+    eta: float = 0.05
+    eta_phi: float = 0.15
+    eta_leak: float = 0.2
+
+
+@dataclass
+class RunSchema:
+    """The root config."""
+
+    name: str = "alignment_faking"
+    seed: int = 0
+    replicates: int = 8
+    n_agents: int = 1000
+    progress: bool = True
+    population: PopulationSchema = field(default_factory=PopulationSchema)
+    trainer: TrainerSchema = field(default_factory=TrainerSchema)
+    phases: dict[str, Any] = field(default_factory=dict)  # name -> {rounds, train}
+
+
+ConfigStore.instance().store(name="schema", node=RunSchema)
+
+_UNIT = Range(0.0, 1.0)
+
+
+def _check(key: str, value, rng: Range) -> float:
+    if not rng.contains(value):
+        raise ConfigError(f"{key}={value!r} is out of range {rng}")
+    return float(value)
+
+
+def _int(key: str, value, lo: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < lo:
+        raise ConfigError(f"{key}={value!r} must be an integer >= {lo}")
+    return value
+
+
+def _phase(name: str, ph) -> PhaseSpec:
+    key = f"phases.{name}"
+    if not isinstance(ph, dict):
+        raise ConfigError(f"{key} must be a mapping {{rounds: int >= 1, train: bool}}")
+    unknown = set(ph) - {"rounds", "train"}
+    if unknown:
+        raise ConfigError(
+            f"unknown config key '{key}.{sorted(unknown)[0]}' (allowed: rounds, train)"
+        )
+    if "rounds" not in ph:
+        raise ConfigError(f"{key}.rounds is missing (an integer >= 1)")
+    train = ph.get("train", False)
+    if not isinstance(train, bool):
+        raise ConfigError(f"{key}.train={train!r} must be true or false")
+    return PhaseSpec(name, _int(f"{key}.rounds", ph["rounds"], 1), train)
+
+
+def to_params(cfg: DictConfig) -> RunParams:
+    """Validate a composed config and return the run's typed parameters.
+
+    Raises:
+        ConfigError: one line naming the first invalid key and its allowed range.
+    """
+    c = OmegaConf.to_container(cfg, resolve=True)
+    pop, tr = c["population"], c["trainer"]
+    if pop["rule"] not in RULES:
+        raise ConfigError(f"population.rule={pop['rule']!r} must be one of {sorted(RULES)}")
+    if tr["policy"] not in TRAINERS:
+        raise ConfigError(f"trainer.policy={tr['policy']!r} must be one of {sorted(TRAINERS)}")
+    dists = {t: parse_dist(f"population.{t}", pop[t], t) for t in TRAIT_NAMES}
+    prior = pop["prior"]
+    if prior is not None:
+        prior = _check("population.prior", prior, _UNIT)
+    trainer = TrainerParams(
+        policy=tr["policy"],
+        **{
+            k: _check(f"trainer.{k}", tr[k], _UNIT)
+            for k in ("rho", "fidelity", "eta", "eta_phi", "eta_leak")
+        },
+    )
+    if not c["phases"]:
+        raise ConfigError("phases: at least one phase is needed (set by a scenario preset)")
+    phases = tuple(_phase(name, ph) for name, ph in c["phases"].items())
+    return RunParams(
+        name=str(c["name"]),
+        seed=_int("seed", c["seed"], 0),
+        replicates=_int("replicates", c["replicates"], 1),
+        n_agents=_int("n_agents", c["n_agents"], 1),
+        population=dists,
+        prior=prior,
+        rule=pop["rule"],
+        trainer=trainer,
+        phases=phases,
+    )
+
+
+def one_line(exc: BaseException) -> str:
+    """Condense a Hydra/OmegaConf composition error into one line naming the key."""
+    texts, e = [], exc
+    while e is not None:
+        texts.append(str(e))
+        e = e.__cause__ or e.__context__
+    full = "\n".join(texts)
+    key = re.search(r"full_key: (\S+)", full)
+    override = re.search(r"Could not override '([^']+)'|Error merging override ([^=\s]+)", full)
+    name = key.group(1) if key else next(g for g in override.groups() if g) if override else None
+    if re.search(r"not in struct|Key '[^']+' not in '", full) and name:
+        return f"unknown config key '{name}' (docs/configuration.md lists the keys)"
+    missing = re.search(r"Could not find '([^']+)/([^']+)'", full)
+    if missing:
+        options = ", ".join(re.findall(r"^\t(\S+)$", full, flags=re.M))
+        return f"{missing.group(1)}={missing.group(2)}: no such preset (available: {options})"
+    firsts = [t.strip().splitlines()[0] for t in texts if t.strip()]
+    skip = ("Could not override", "Error merging override")
+    detail = next((f for f in firsts if not f.startswith(skip)), firsts[0])
+    if name is None and ("no viable alternative" in full or "mismatched input" in full):
+        return f"bad override syntax: {detail}"
+    return f"{name}: {detail}" if name else detail
+
+
+_TRAIT_MAPPING = re.compile(rf"^(population\.(?:{'|'.join(TRAIT_NAMES)}))=\s*[{{\[]")
+
+
+def normalize_overrides(overrides: Sequence[str]) -> list[str]:
+    """Make a trait override with a mapping or list value replace the trait, not merge into it.
+
+    Hydra merges ``key={...}`` into an existing mapping, so
+    ``population.theta={dist:uniform,low:0,high:1}`` would otherwise keep the preset's
+    ``a`` and ``b``. Each such override is preceded by ``population.<trait>=null``.
+    """
+    out = []
+    for ov in overrides:
+        m = _TRAIT_MAPPING.match(ov)
+        if m:
+            out.append(f"{m.group(1)}=null")
+        out.append(ov)
+    return out
+
+
+def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
+    """Compose the config from configs/ with Hydra overrides, as ``python -m sim`` would.
+
+    Raises:
+        ConfigError: one line, for an unknown key, a wrong type or a missing preset.
+    """
+    backup = get_gh_backup()  # compose may run inside a Hydra app: keep its state
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return compose(config_name=CONFIG_NAME, overrides=normalize_overrides(overrides))
+    except Exception as exc:  # Hydra raises several unrelated types; all are bad input here.
+        raise ConfigError(one_line(exc)) from exc
+    finally:
+        restore_gh_from_backup(backup)
+
+
+def load_params(overrides: Sequence[str] = ()) -> tuple[DictConfig, RunParams]:
+    """Compose and validate: the config and its typed parameters, or a one-line ConfigError."""
+    cfg = compose_config(overrides)
+    return cfg, to_params(cfg)

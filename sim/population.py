@@ -1,0 +1,233 @@
+"""Population trait distributions: parse, validate, sample.
+
+A trait is given in the config as a number (fixed value), a list of numbers
+(sampled uniformly with replacement), or a mapping with a ``dist`` key:
+
+    {dist: fixed, value: x}
+    {dist: uniform, low: a, high: b}
+    {dist: beta, a: alpha, b: beta, low: 0, high: 1}      # beta scaled to [low, high]
+    {dist: normal, mean: m, sd: s, low: .., high: ..}     # clipped to [low, high]
+    {dist: list, values: [...]}                           # sampled with replacement
+
+Bounds default to the trait's range; every parameter is checked against it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.errors import ConfigError
+from sim.rng import Component, generator
+from sim.state import TRAIT_NAMES, State
+
+
+@dataclass(frozen=True)
+class Range:
+    """An interval of allowed values; open ends are excluded."""
+
+    lo: float
+    hi: float
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def contains(self, x: float) -> bool:
+        """Whether ``x`` is a finite number inside the interval."""
+        if not isinstance(x, (int, float)) or isinstance(x, bool) or math.isnan(x):
+            return False
+        above = x > self.lo if self.lo_open else x >= self.lo
+        below = x < self.hi if self.hi_open else x <= self.hi
+        return above and below
+
+    def __str__(self) -> str:
+        hi = "inf" if math.isinf(self.hi) else f"{self.hi:g}"
+        left = "(" if self.lo_open else "["
+        right = ")" if self.hi_open or math.isinf(self.hi) else "]"
+        return f"{left}{self.lo:g}, {hi}{right}"
+
+    def clip_float32(self, x: np.ndarray) -> np.ndarray:
+        """Cast to float32 and keep open ends open after rounding."""
+        x = x.astype(np.float32)
+        if self.hi_open and math.isfinite(self.hi):
+            np.minimum(x, np.nextafter(np.float32(self.hi), np.float32(self.lo)), out=x)
+        if self.lo_open:
+            np.maximum(x, np.nextafter(np.float32(self.lo), np.float32(self.hi)), out=x)
+        return x
+
+
+TRAIT_RANGES: dict[str, Range] = {
+    "theta": Range(0.0, 1.0),
+    "sigma": Range(0.0, 1.0),
+    "gamma": Range(0.0, 1.0, hi_open=True),
+    "nu": Range(0.0, math.inf),
+    "h": Range(0.0, math.inf),
+    "kappa": Range(0.0, math.inf),
+    "lam": Range(0.0, math.inf, lo_open=True),
+    "phi": Range(0.0, 1.0),
+    "c": Range(0.0, 1.0),
+}
+
+
+class Dist:
+    """A distribution of one trait over the population."""
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Draw ``n`` float64 values."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Fixed(Dist):
+    """Every agent has the same value."""
+
+    value: float
+
+    def sample(self, rng, n):  # noqa: D102
+        return np.full(n, self.value, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Uniform(Dist):
+    """Uniform on ``[low, high]``."""
+
+    low: float
+    high: float
+
+    def sample(self, rng, n):  # noqa: D102
+        return self.low + (self.high - self.low) * rng.random(n)
+
+
+@dataclass(frozen=True)
+class Beta(Dist):
+    """Beta(a, b) scaled to ``[low, high]``."""
+
+    a: float
+    b: float
+    low: float = 0.0
+    high: float = 1.0
+
+    def sample(self, rng, n):  # noqa: D102
+        return self.low + (self.high - self.low) * rng.beta(self.a, self.b, n)
+
+
+@dataclass(frozen=True)
+class Normal(Dist):
+    """Normal(mean, sd) clipped to ``[low, high]``."""
+
+    mean: float
+    sd: float
+    low: float
+    high: float
+
+    def sample(self, rng, n):  # noqa: D102
+        return np.clip(self.mean + self.sd * rng.standard_normal(n), self.low, self.high)
+
+
+@dataclass(frozen=True)
+class Choice(Dist):
+    """Sampled uniformly with replacement from an explicit list."""
+
+    values: tuple[float, ...]
+
+    def sample(self, rng, n):  # noqa: D102
+        return np.asarray(self.values, dtype=np.float64)[rng.integers(0, len(self.values), n)]
+
+
+_PARAMS = {
+    "fixed": ({"value"}, set()),
+    "uniform": ({"low", "high"}, set()),
+    "beta": ({"a", "b"}, {"low", "high"}),
+    "normal": ({"mean", "sd"}, {"low", "high"}),
+    "list": ({"values"}, set()),
+}
+
+
+def _number(key: str, x, rng: Range | None = None) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        raise ConfigError(f"{key}={x!r} must be a finite number")
+    if rng is not None and not rng.contains(float(x)):
+        raise ConfigError(f"{key}={x!r} is out of range {rng}")
+    return float(x)
+
+
+def parse_dist(key: str, spec, trait: str) -> Dist:
+    """Parse and validate the config value ``spec`` of trait ``trait`` at config key ``key``.
+
+    Raises:
+        ConfigError: one line naming the key and the allowed range or keys.
+    """
+    rng = TRAIT_RANGES[trait]
+    if isinstance(spec, Mapping):
+        spec = dict(spec)
+        kind = spec.pop("dist", None)
+        if kind not in _PARAMS:
+            raise ConfigError(f"{key}.dist={kind!r} must be one of {sorted(_PARAMS)}")
+        required, optional = _PARAMS[kind]
+        unknown = set(spec) - required - optional
+        missing = required - set(spec)
+        if unknown:
+            raise ConfigError(
+                f"{key}: unknown key {sorted(unknown)[0]!r} for dist={kind} "
+                f"(allowed: {sorted(required | optional)})"
+            )
+        if missing:
+            raise ConfigError(f"{key}: dist={kind} needs {sorted(missing)}")
+        return _build(key, kind, spec, rng)
+    if isinstance(spec, Sequence) and not isinstance(spec, str):
+        return _build(key, "list", {"values": list(spec)}, rng)
+    return Fixed(_number(key, spec, rng))
+
+
+def _build(key: str, kind: str, spec: dict, rng: Range) -> Dist:
+    if kind == "fixed":
+        return Fixed(_number(f"{key}.value", spec["value"], rng))
+    if kind == "list":
+        values = spec["values"]
+        if isinstance(values, (str, Mapping)) or not isinstance(values, Sequence) or not values:
+            raise ConfigError(f"{key}.values must be a non-empty list of numbers in {rng}")
+        return Choice(tuple(_number(f"{key}.values[{i}]", v, rng) for i, v in enumerate(values)))
+    low = _number(f"{key}.low", spec["low"], rng) if "low" in spec else rng.lo
+    high = _number(f"{key}.high", spec["high"], rng) if "high" in spec else rng.hi
+    if not low <= high:
+        raise ConfigError(f"{key}: low={low:g} must not exceed high={high:g}")
+    if kind == "uniform":
+        return Uniform(low, high)
+    if kind == "beta":
+        a = _number(f"{key}.a", spec["a"], Range(0.0, math.inf, lo_open=True))
+        b = _number(f"{key}.b", spec["b"], Range(0.0, math.inf, lo_open=True))
+        if math.isinf(high):
+            raise ConfigError(f"{key}: dist=beta on an unbounded trait needs a finite high")
+        return Beta(a, b, low, high)
+    mean = _number(f"{key}.mean", spec["mean"])
+    sd = _number(f"{key}.sd", spec["sd"], Range(0.0, math.inf))
+    return Normal(mean, sd, low, high)
+
+
+def sample_population(
+    dists: Mapping[str, Dist], seed: int, replicates: int, n_agents: int, first_replicate: int = 0
+) -> State:
+    """Draw every trait of every agent: one random sub-stream per replicate and trait.
+
+    Args:
+        dists: trait name -> distribution, for all of :data:`sim.state.TRAIT_NAMES`.
+        seed: the config seed.
+        replicates: number of replicates R.
+        n_agents: agents per replicate N.
+        first_replicate: index of the first replicate's streams.
+
+    Returns:
+        The initial state, arrays of shape ``(R, N)``, float32.
+    """
+    values = {}
+    for t, trait in enumerate(TRAIT_NAMES):
+        rows = [
+            dists[trait].sample(
+                generator(seed, first_replicate + r, Component.POPULATION, t), n_agents
+            )
+            for r in range(replicates)
+        ]
+        values[trait] = TRAIT_RANGES[trait].clip_float32(np.stack(rows))
+    return State.from_traits(values)

@@ -1,0 +1,139 @@
+"""The results of a run: metrics, per-round table, config; saving to and loading from a folder.
+
+A run folder holds ``config.yaml`` (the validated, resolved config), ``metrics.json``
+(``metrics[phase][metric] = {mean, ci_low, ci_high, n}``), ``rounds.parquet`` (per-round
+aggregates) and ``summary.png``, plus Hydra's ``.hydra/`` when the Hydra app wrote it.
+``COMPLETE`` is written last; a folder without it is partial.
+
+Saving never leaves a mix of old and new files: the new files are written into a
+staging folder first; then ``COMPLETE`` and the old result files are removed and the
+new ones moved in, and ``COMPLETE`` is written last.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from sim.errors import ConfigError
+from sim.metrics import METRICS
+
+RESULT_FILES = ("config.yaml", "metrics.json", "rounds.parquet", "summary.png")
+COMPLETE = "COMPLETE"
+
+
+def _clean(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    return x
+
+
+@dataclass
+class Results:
+    """What a run returns.
+
+    Attributes:
+        metrics: ``metrics[phase][metric]`` is ``{"mean", "ci_low", "ci_high", "n"}``
+            (95% Student-t interval over replicates; None where undefined).
+        rounds: per-round aggregates, one row per replicate and round.
+        config: the resolved config, as plain containers.
+    """
+
+    metrics: dict[str, dict[str, dict[str, Any]]]
+    rounds: pd.DataFrame
+    config: dict[str, Any]
+
+    @property
+    def phases(self) -> list[str]:
+        """Phase names, in order."""
+        return list(self.metrics)
+
+    def summary_table(self, metrics: tuple[str, ...] = METRICS[:7]) -> str:
+        """A plain-text table: one row per metric, one column per phase (mean [95% CI])."""
+        phases = self.phases
+        width = max(len(m) for m in metrics) + 2
+        col = 22
+        head = "metric".ljust(width) + "".join(p.rjust(col) for p in phases)
+        lines = [head, "-" * len(head)]
+        for m in metrics:
+            cells = []
+            for p in phases:
+                s = self.metrics[p][m]
+                if s["mean"] is None:
+                    cells.append("n/a".rjust(col))
+                elif s["ci_low"] is None:
+                    cells.append(f"{s['mean']:.3f}".rjust(col))
+                else:
+                    cells.append(
+                        f"{s['mean']:.3f} [{s['ci_low']:.3f},{s['ci_high']:.3f}]".rjust(col)
+                    )
+            lines.append(m.ljust(width) + "".join(cells))
+        return "\n".join(lines)
+
+    def save(self, folder: str | os.PathLike, figure: bool = True) -> Path:
+        """Write the run folder (see the module docstring); return its path."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+        try:
+            (staging / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(self.config)))
+            (staging / "metrics.json").write_text(
+                json.dumps(_clean(self.metrics), indent=2, allow_nan=False) + "\n"
+            )
+            self.rounds.to_parquet(staging / "rounds.parquet", index=False)
+            if figure:
+                from analysis.figures import summary_figure
+
+                summary_figure(self.rounds, self.metrics, staging / "summary.png")
+            (folder / COMPLETE).unlink(missing_ok=True)
+            for name in RESULT_FILES:
+                (folder / name).unlink(missing_ok=True)
+            for name in RESULT_FILES:
+                if (staging / name).exists():
+                    os.replace(staging / name, folder / name)
+            _atomic_write(folder / COMPLETE, "complete\n")
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> Results:
+        """Read a run folder written by :meth:`save`.
+
+        Raises:
+            ConfigError: one line naming the folder or file that is missing or corrupt.
+        """
+        folder = Path(folder)
+        if not (folder / COMPLETE).exists():
+            raise ConfigError(f"{folder}: not a complete run folder (no {COMPLETE} marker)")
+        try:
+            metrics = json.loads((folder / "metrics.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{folder / 'metrics.json'}: unreadable ({exc})") from exc
+        try:
+            rounds = pd.read_parquet(folder / "rounds.parquet")
+        except Exception as exc:  # pyarrow raises several types for a corrupt file
+            raise ConfigError(f"{folder / 'rounds.parquet'}: unreadable ({exc})") from exc
+        try:
+            config = OmegaConf.to_container(OmegaConf.load(folder / "config.yaml"))
+        except Exception as exc:
+            raise ConfigError(f"{folder / 'config.yaml'}: unreadable ({exc})") from exc
+        return cls(metrics=metrics, rounds=rounds, config=config)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
