@@ -41,7 +41,9 @@ def _band(ax, df: pd.DataFrame, metric: str, label: str, color: str) -> None:
         ax.fill_between(mean.index, lo.to_numpy(), hi.to_numpy(), color=color, alpha=0.2, lw=0)
 
 
-def summary_figure(rounds: pd.DataFrame, metrics: dict, path: str | Path) -> Path:
+def summary_figure(
+    rounds: pd.DataFrame, metrics: dict, path: str | Path, title: str | None = None
+) -> Path:
     """Write the summary figure of one run.
 
     Three panels over rounds (mean over replicates, band: 2.5-97.5% of replicates):
@@ -52,6 +54,7 @@ def summary_figure(rounds: pd.DataFrame, metrics: dict, path: str | Path) -> Pat
         rounds: the run's per-round table.
         metrics: the run's phase metrics (used for phase names).
         path: output file (PNG; the suffix picks the format).
+        title: figure title; by default the number of replicates and what the band shows.
 
     Returns:
         The path written.
@@ -75,6 +78,10 @@ def summary_figure(rounds: pd.DataFrame, metrics: dict, path: str | Path) -> Pat
             ax.set_yticks(np.linspace(0, 1, 6))
             ax.legend(loc="best", frameon=False)
         axes[0].set_ylabel("rate / share")
+        n_rep = rounds["replicate"].nunique()
+        fig.suptitle(
+            title or f"{n_rep} replicate(s); band: 2.5-97.5% of replicates", fontsize=9, y=1.0
+        )
         fig.tight_layout()
         path = Path(path)
         fig.savefig(path)

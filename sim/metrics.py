@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit
 
 from sim.params import PhaseSpec
 from sim.recorder import STATS, Recorder
@@ -85,7 +85,7 @@ def summarize(values: np.ndarray, level: float = 0.95) -> dict[str, float | int 
     mean = float(v.mean())
     if n == 1:
         return {"mean": mean, "ci_low": None, "ci_high": None, "n": 1}
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
+    half = float(stdtrit(n - 1, 0.5 + level / 2) * v.std(ddof=1) / math.sqrt(n))
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n}
 
 

@@ -95,7 +95,13 @@ class Results:
             if figure:
                 from analysis.figures import summary_figure
 
-                summary_figure(self.rounds, self.metrics, staging / "summary.png")
+                c = self.config
+                title = (
+                    f"{c.get('name', 'run')}: {c.get('replicates')} replicates x "
+                    f"{c.get('n_agents')} agents, seed {c.get('seed')} "
+                    "(line: mean; band: 2.5-97.5% of replicates)"
+                )
+                summary_figure(self.rounds, self.metrics, staging / "summary.png", title)
             (folder / COMPLETE).unlink(missing_ok=True)
             for name in RESULT_FILES:
                 (folder / name).unlink(missing_ok=True)
@@ -136,4 +142,5 @@ def _atomic_write(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
