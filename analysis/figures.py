@@ -62,7 +62,7 @@ def summary_figure(
     with plt.rc_context(RC):
         fig, axes = figure(1, 3, figsize=(13, 3.6), sharex=True)
         bounds = rounds.groupby("phase", observed=True)["round"].agg(["min", "max"])
-        for ax, (title, series) in zip(axes, PANELS, strict=True):
+        for ax, (panel_title, series) in zip(axes, PANELS, strict=True):
             for metric, label, color in series:
                 _band(ax, rounds, metric, label, color)
             for i, (name, row) in enumerate(bounds.loc[list(metrics)].iterrows()):
@@ -72,7 +72,7 @@ def summary_figure(
                     (row["min"] + row["max"]) / 2, 1.02, name, ha="center", va="bottom",
                     fontsize=8, color="0.3", transform=ax.get_xaxis_transform(),
                 )  # fmt: skip
-            ax.set_title(title, pad=16)
+            ax.set_title(panel_title, pad=16)
             ax.set_xlabel("round")
             ax.set_ylim(-0.02, 1.02)
             ax.set_yticks(np.linspace(0, 1, 6))

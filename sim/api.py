@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import compose_config, to_params
@@ -25,11 +26,17 @@ def execute(cfg: DictConfig, progress: bool | None = None) -> Results:
         ConfigError: the config is invalid (one line naming the key); nothing was run.
     """
     params: RunParams = to_params(cfg)
-    sim = simulate(params, progress=bool(cfg.progress) if progress is None else progress)
+    show = bool(cfg.progress) if progress is None else progress
+    sim = simulate(params, progress=show, trace=bool(cfg.trace))
+    decisions = None
+    if cfg.trace:
+        phase_codes = np.repeat(np.arange(len(params.phases)), [p.rounds for p in params.phases])
+        decisions = sim.recorder.decisions([p.name for p in params.phases], phase_codes)
     return Results(
         metrics=phase_metrics(sim.recorder, params.phases),
         rounds=rounds_table(sim.recorder, params.phases),
         config=OmegaConf.to_container(cfg, resolve=True),
+        decisions=decisions,
     )
 
 

@@ -17,14 +17,18 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.initialize import get_gh_backup, restore_gh_from_backup
 from omegaconf import DictConfig, OmegaConf
 
 from agents.registry import RULES, TRAINERS
 from sim.errors import ConfigError
 from sim.params import PhaseSpec, RunParams, TrainerParams
-from sim.population import Range, parse_dist
+from sim.population import POSITIONAL, Range, parse_dist
 from sim.state import TRAIT_NAMES
+
+TRACE_LIMIT = 20_000_000
+"""Most decisions a per-decision trace (``trace=true``) may hold."""
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 CONFIG_NAME = "config"
@@ -68,6 +72,7 @@ class RunSchema:
     replicates: int = 8
     n_agents: int = 1000
     progress: bool = True
+    trace: bool = False  # also write every decision to decisions.parquet (small runs)
     population: PopulationSchema = field(default_factory=PopulationSchema)
     trainer: TrainerSchema = field(default_factory=TrainerSchema)
     phases: dict[str, Any] = field(default_factory=dict)  # name -> {rounds, train}
@@ -133,6 +138,12 @@ def to_params(cfg: DictConfig) -> RunParams:
     if not c["phases"]:
         raise ConfigError("phases: at least one phase is needed (set by a scenario preset)")
     phases = tuple(_phase(name, ph) for name, ph in c["phases"].items())
+    decisions = c["replicates"] * c["n_agents"] * sum(p.rounds for p in phases)
+    if c["trace"] and decisions > TRACE_LIMIT:
+        raise ConfigError(
+            f"trace=true would record {decisions:,} decisions, more than {TRACE_LIMIT:,}: "
+            "reduce replicates, n_agents or rounds"
+        )
     return RunParams(
         name=str(c["name"]),
         seed=_int("seed", c["seed"], 0),
@@ -170,23 +181,64 @@ def one_line(exc: BaseException) -> str:
     return f"{name}: {detail}" if name else detail
 
 
-_TRAIT_MAPPING = re.compile(rf"^(population\.(?:{'|'.join(TRAIT_NAMES)}))=\s*[{{\[]")
+def _hydra_text(value) -> str:
+    """Write a parsed override value back in Hydra's override grammar."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_hydra_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_hydra_text(v) for v in value) + "]"
+    if value is None:
+        return "null"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _as_list_form(key: str, value):
+    """A trait's mapping value in list form (``[beta,8,2]``), which replaces on override."""
+    if not isinstance(value, dict):
+        return value
+    kind = value.get("dist")
+    if kind == "list" and set(value) == {"dist", "values"} and isinstance(value["values"], list):
+        return ["list", *value["values"]]
+    names = POSITIONAL.get(kind, ())
+    given = [n for n in names if n in value]
+    if kind in POSITIONAL and set(value) == {"dist", *given} and given == list(names[: len(given)]):
+        return [kind, *(value[n] for n in given)]
+    return [value]  # not well formed: keep the keys so that validation can name the bad one
 
 
 def normalize_overrides(overrides: Sequence[str]) -> list[str]:
-    """Make a trait override with a mapping or list value replace the trait, not merge into it.
+    """Rewrite trait overrides with a mapping value into the list form.
 
-    Hydra merges ``key={...}`` into an existing mapping, so
-    ``population.theta={dist:uniform,low:0,high:1}`` would otherwise keep the preset's
-    ``a`` and ``b``. Each such override is preceded by ``population.<trait>=null``.
+    Hydra merges ``key={...}`` into an existing mapping and cannot merge a mapping into
+    a list; the presets use list forms (``[beta, 8, 2]``), which an override replaces.
+    So ``population.theta={dist:uniform,low:0.2,high:0.9}`` becomes
+    ``population.theta=[uniform,0.2,0.9]``, also inside a sweep. Others are kept as given.
     """
     out = []
     for ov in overrides:
-        m = _TRAIT_MAPPING.match(ov)
-        if m:
-            out.append(f"{m.group(1)}=null")
-        out.append(ov)
+        if not _TRAIT_KEY.match(ov) or "{" not in ov:
+            out.append(ov)
+            continue
+        try:
+            (parsed,) = OverridesParser.create().parse_overrides([ov])
+        except Exception:  # leave syntax errors to Hydra's own message
+            out.append(ov)
+            continue
+        key = parsed.get_key_element()
+        if parsed.is_sweep_override():
+            sweep = parsed.value()
+            values = getattr(sweep, "list", None)
+            if values is None:
+                out.append(ov)
+                continue
+            text = ",".join(_hydra_text(_as_list_form(key, v)) for v in values)
+        else:
+            text = _hydra_text(_as_list_form(key, parsed.value()))
+        out.append(f"{key}={text}")
     return out
+
+
+_TRAIT_KEY = re.compile(rf"^population\.(?:{'|'.join(TRAIT_NAMES)})=")
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:

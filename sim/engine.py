@@ -39,12 +39,13 @@ def make_game(params: RunParams, phase: PhaseSpec, state: State) -> Game:
     )
 
 
-def simulate(params: RunParams, progress: bool = False) -> Simulation:
+def simulate(params: RunParams, progress: bool = False, trace: bool = False) -> Simulation:
     """Run every phase of ``params`` for all replicates.
 
     Args:
         params: validated run parameters.
         progress: show a progress bar (on stderr) over rounds.
+        trace: also keep every decision (see :meth:`Recorder.decisions`).
 
     Returns:
         The recorder with every round's aggregates and the final state.
@@ -52,7 +53,7 @@ def simulate(params: RunParams, progress: bool = False) -> Simulation:
     state = sample_population(params.population, params.seed, params.replicates, params.n_agents)
     streams = RoundStreams(params.seed, params.replicates, params.n_agents, K_UNIFORMS)
     total = sum(p.rounds for p in params.phases)
-    rec = Recorder(params.replicates, params.n_agents, total)
+    rec = Recorder(params.replicates, params.n_agents, total, trace=trace)
     t = 0
     with tqdm(total=total, disable=not progress, unit="round", leave=False) as bar:
         for phase in params.phases:

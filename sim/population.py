@@ -1,15 +1,18 @@
 """Population trait distributions: parse, validate, sample.
 
 A trait is given in the config as a number (fixed value), a list of numbers
-(sampled uniformly with replacement), or a mapping with a ``dist`` key:
+(sampled uniformly with replacement), a list led by a distribution's name with
+positional parameters, or a mapping with a ``dist`` key:
 
-    {dist: fixed, value: x}
-    {dist: uniform, low: a, high: b}
-    {dist: beta, a: alpha, b: beta, low: 0, high: 1}      # beta scaled to [low, high]
-    {dist: normal, mean: m, sd: s, low: .., high: ..}     # clipped to [low, high]
-    {dist: list, values: [...]}                           # sampled with replacement
+    [fixed, x]                      {dist: fixed, value: x}
+    [uniform, low, high]            {dist: uniform, low: .., high: ..}
+    [beta, a, b(, low, high)]       {dist: beta, a: .., b: .., low: .., high: ..}  # scaled
+    [normal, mean, sd(, low, high)] {dist: normal, mean: .., sd: .., low: .., high: ..}  # clipped
+    [list, v1, v2, ...]             {dist: list, values: [...]}  # with replacement
 
-Bounds default to the trait's range; every parameter is checked against it.
+The list forms are canonical: Hydra replaces a list on override, whereas it would
+merge a mapping into a preset's mapping. Bounds default to the trait's range;
+every parameter is checked against it.
 """
 
 from __future__ import annotations
@@ -143,6 +146,32 @@ _PARAMS = {
     "normal": ({"mean", "sd"}, {"low", "high"}),
     "list": ({"values"}, set()),
 }
+POSITIONAL = {
+    "fixed": ("value",),
+    "uniform": ("low", "high"),
+    "beta": ("a", "b", "low", "high"),
+    "normal": ("mean", "sd", "low", "high"),
+}
+"""Parameter order of each distribution's list form (``list`` takes the values)."""
+
+
+def to_mapping(key: str, spec: Sequence) -> dict:
+    """The mapping form of a list form led by a distribution name (``[beta, 8, 2]``)."""
+    kind, args = spec[0], list(spec[1:])
+    if kind not in _PARAMS:
+        raise ConfigError(f"{key}[0]={kind!r} must be one of {sorted(_PARAMS)}")
+    if kind == "list":
+        return {"dist": "list", "values": args}
+    names = POSITIONAL[kind]
+    required = len(_PARAMS[kind][0])
+    if len(args) not in {required, len(names)}:
+        counts = " or ".join(sorted({str(required), str(len(names))}))
+        raise ConfigError(
+            f"{key}=[{kind}, {', '.join(names[:required])}"
+            f"{', ' + ', '.join(names[required:]) if len(names) > required else ''}] "
+            f"takes {counts} parameters, got {len(args)}"
+        )
+    return {"dist": kind, **dict(zip(names, args, strict=False))}
 
 
 def _number(key: str, x, rng: Range | None = None) -> float:
@@ -160,6 +189,11 @@ def parse_dist(key: str, spec, trait: str) -> Dist:
         ConfigError: one line naming the key and the allowed range or keys.
     """
     rng = TRAIT_RANGES[trait]
+    if isinstance(spec, Sequence) and not isinstance(spec, str) and spec:
+        if isinstance(spec[0], str):
+            spec = to_mapping(key, spec)
+        elif len(spec) == 1 and isinstance(spec[0], Mapping):
+            spec = spec[0]
     if isinstance(spec, Mapping):
         spec = dict(spec)
         kind = spec.pop("dist", None)

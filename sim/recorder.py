@@ -8,6 +8,7 @@ table and the per-phase metrics.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from agents.base import Reason
 from sim.core import Outcome
@@ -42,9 +43,10 @@ class Recorder:
         total_rounds: number of rounds over all phases.
     """
 
-    def __init__(self, replicates: int, n_agents: int, total_rounds: int):
+    def __init__(self, replicates: int, n_agents: int, total_rounds: int, trace: bool = False):
         self.n_agents = n_agents
         self.data = np.zeros((len(STATS), replicates, total_rounds), dtype=np.float64)
+        self.trace: list[dict[str, np.ndarray]] | None = [] if trace else None
 
     def record(self, t: int, state: State, out: Outcome) -> None:
         """Record round ``t``: ``state`` is the state the agents acted under."""
@@ -64,6 +66,47 @@ class Recorder:
         d[8, :, t] = state.phi.sum(axis=1, dtype=np.float64)
         for i, reason in enumerate(Reason):
             d[9 + i, :, t] = count(dec.reason == reason, axis=1)
+        if self.trace is not None:
+            self.trace.append(
+                {
+                    "observed": out.observed.copy(),
+                    "cue": ep.cue.copy(),
+                    "aware": ep.aware.copy(),
+                    "strategic": ep.strategic.copy(),
+                    "belief": ep.belief.copy(),
+                    "comply": comply.copy(),
+                    "reason": dec.reason.copy(),
+                    "theta": state.theta.copy(),
+                    "phi": state.phi.copy(),
+                }
+            )
+
+    def decisions(self, phase_names: list[str], phase_of_round: np.ndarray) -> pd.DataFrame:
+        """The per-decision trace (the "scratchpad"): one row per replicate, round and agent.
+
+        Columns: replicate, round, phase, agent, observed (m), cue (z), aware, strategic,
+        belief (b), comply, reason (a category of :class:`agents.base.Reason` names), and the
+        agent's theta and phi when it decided.
+        """
+        if not self.trace:
+            raise ValueError("no trace was recorded (set trace=true)")
+        rounds = len(self.trace)
+        reps, n = self.trace[0]["comply"].shape
+        # (round, replicate, agent) -> rows ordered by replicate, round, agent
+        stacked = {k: np.stack([t[k] for t in self.trace]).transpose(1, 0, 2).ravel()
+                   for k in self.trace[0]}  # fmt: skip
+        names = [r.name for r in Reason]
+        cols = {
+            "replicate": np.repeat(np.arange(reps, dtype=np.int32), rounds * n),
+            "round": np.tile(np.repeat(np.arange(rounds, dtype=np.int32), n), reps),
+            "phase": pd.Categorical.from_codes(
+                np.tile(np.repeat(phase_of_round, n), reps), categories=phase_names
+            ),
+            "agent": np.tile(np.arange(n, dtype=np.int32), reps * rounds),
+        }
+        for k, v in stacked.items():
+            cols[k] = pd.Categorical.from_codes(v, categories=names) if k == "reason" else v
+        return pd.DataFrame(cols)
 
     def stat(self, name: str) -> np.ndarray:
         """The ``(R, T)`` array of one statistic."""

@@ -2,7 +2,8 @@
 
 A run folder holds ``config.yaml`` (the validated, resolved config), ``metrics.json``
 (``metrics[phase][metric] = {mean, ci_low, ci_high, n}``), ``rounds.parquet`` (per-round
-aggregates) and ``summary.png``, plus Hydra's ``.hydra/`` when the Hydra app wrote it.
+aggregates), ``summary.png``, with ``trace=true`` ``decisions.parquet`` (every decision),
+and Hydra's ``.hydra/`` when the Hydra app wrote it.
 ``COMPLETE`` is written last; a folder without it is partial.
 
 Saving never leaves a mix of old and new files: the new files are written into a
@@ -27,7 +28,7 @@ from omegaconf import OmegaConf
 from sim.errors import ConfigError
 from sim.metrics import METRICS
 
-RESULT_FILES = ("config.yaml", "metrics.json", "rounds.parquet", "summary.png")
+RESULT_FILES = ("config.yaml", "metrics.json", "rounds.parquet", "decisions.parquet", "summary.png")
 COMPLETE = "COMPLETE"
 
 
@@ -48,11 +49,14 @@ class Results:
             (95% Student-t interval over replicates; None where undefined).
         rounds: per-round aggregates, one row per replicate and round.
         config: the resolved config, as plain containers.
+        decisions: with ``trace=true``, one row per decision with its reason
+            (see :meth:`sim.recorder.Recorder.decisions`); otherwise None.
     """
 
     metrics: dict[str, dict[str, dict[str, Any]]]
     rounds: pd.DataFrame
     config: dict[str, Any]
+    decisions: pd.DataFrame | None = None
 
     @property
     def phases(self) -> list[str]:
@@ -92,6 +96,8 @@ class Results:
                 json.dumps(_clean(self.metrics), indent=2, allow_nan=False) + "\n"
             )
             self.rounds.to_parquet(staging / "rounds.parquet", index=False)
+            if self.decisions is not None:
+                self.decisions.to_parquet(staging / "decisions.parquet", index=False)
             if figure:
                 from analysis.figures import summary_figure
 
@@ -127,15 +133,22 @@ class Results:
             metrics = json.loads((folder / "metrics.json").read_text())
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{folder / 'metrics.json'}: unreadable ({exc})") from exc
-        try:
-            rounds = pd.read_parquet(folder / "rounds.parquet")
-        except Exception as exc:  # pyarrow raises several types for a corrupt file
-            raise ConfigError(f"{folder / 'rounds.parquet'}: unreadable ({exc})") from exc
+        tables = {}
+        for name in ("rounds", "decisions"):
+            path = folder / f"{name}.parquet"
+            if name == "decisions" and not path.exists():
+                tables[name] = None
+                continue
+            try:
+                tables[name] = pd.read_parquet(path)
+            except Exception as exc:  # pyarrow raises several types for a corrupt file
+                raise ConfigError(f"{path}: unreadable ({str(exc).splitlines()[0]})") from exc
         try:
             config = OmegaConf.to_container(OmegaConf.load(folder / "config.yaml"))
         except Exception as exc:
-            raise ConfigError(f"{folder / 'config.yaml'}: unreadable ({exc})") from exc
-        return cls(metrics=metrics, rounds=rounds, config=config)
+            msg = str(exc).splitlines()[0]
+            raise ConfigError(f"{folder / 'config.yaml'}: unreadable ({msg})") from exc
+        return cls(metrics=metrics, config=config, **tables)
 
 
 def _atomic_write(path: Path, text: str) -> None:

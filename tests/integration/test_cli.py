@@ -48,6 +48,17 @@ def test_cli_multirun_sweeps(tmp_path):
     assert fidelities == [0.5, 1.0]
 
 
+def test_cli_multirun_with_trait_distributions(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", *SMALL, "population.theta={dist:uniform,low:0.2,high:0.9},[0.3,0.6]",
+            "population.sigma={dist:beta,a:2,b:5}", f"hydra.sweep.dir={sweep}"]  # fmt: skip
+    proc = _sim(args, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    thetas = sorted(str(Results.load(r).config["population"]["theta"]) for r in sweep.iterdir()
+                    if (r / COMPLETE).exists())  # fmt: skip
+    assert thetas == ["['uniform', 0.2, 0.9]", "[0.3, 0.6]"]
+
+
 @pytest.mark.parametrize(
     ("args", "key"),
     [

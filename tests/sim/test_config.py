@@ -41,6 +41,12 @@ def test_default_scenario_phases():
         ("population.theta=0.3", Fixed(0.3)),
         ("population.theta={dist:uniform,low:0.2,high:0.6}", Uniform(0.2, 0.6)),
         ("population.theta={dist:beta,a:2}", None),  # replaces: b is missing, not inherited
+        ("population.theta=[beta,2,5]", Beta(2.0, 5.0, 0.0, 1.0)),
+        ("population.theta=[beta,2,5,0.1,0.6]", Beta(2.0, 5.0, 0.1, 0.6)),
+        ("population.nu=[normal,1,0.5,0,2]", Normal(1.0, 0.5, 0.0, 2.0)),
+        ("population.kappa=[uniform,0,0.4]", Uniform(0.0, 0.4)),
+        ("population.theta=[list,0.2,0.4]", Choice((0.2, 0.4))),
+        ("population.theta=[fixed,0.7]", Fixed(0.7)),
         ("population.sigma={dist:beta,a:2,b:5}", Beta(2.0, 5.0, 0.0, 1.0)),
         ("population.nu={dist:normal,mean:1,sd:0.5}", Normal(1.0, 0.5, 0.0, float("inf"))),
         ("population.theta=[0.1,0.9]", Choice((0.1, 0.9))),
@@ -51,15 +57,19 @@ def test_default_scenario_phases():
 def test_trait_overrides_replace_the_distribution(override, expected):
     trait = override.split("=")[0].split(".")[1]
     if expected is None:
-        with pytest.raises(ConfigError, match=r"population\.theta: dist=beta needs \['b'\]"):
+        with pytest.raises(ConfigError, match=r"population\.theta=\[beta, a, b.*got 1$"):
             load_params([override])
     else:
         assert load_params([override])[1].population[trait] == expected
 
 
-def test_normalize_only_touches_trait_mappings():
+def test_normalize_rewrites_trait_mappings_into_list_form():
     ovs = ["population.theta={dist:beta,a:1,b:1}", "population.sigma=0.2", "trainer.rho=0.1"]
-    assert normalize_overrides(ovs) == ["population.theta=null", *ovs[:1], *ovs[1:]]
+    assert normalize_overrides(ovs) == ["population.theta=[beta,1,1]", *ovs[1:]]
+    sweep = ["population.phi={dist:uniform,low:0,high:0.5},{dist:list,values:[0,1]}"]
+    assert normalize_overrides(sweep) == ["population.phi=[uniform,0,0.5],[list,0,1]"]
+    odd = ["population.phi={dist:beta,a:1,b:1,c:2}"]  # kept keyed, so the error names 'c'
+    assert normalize_overrides(odd) == ["population.phi=[{dist:beta,a:1,b:1,c:2}]"]
 
 
 def test_new_phase_from_command_line():
@@ -82,6 +92,8 @@ def test_new_phase_from_command_line():
         ),
         ("population.theta={dist:uniform,low:0.8,high:0.2}", r"low=0\.8 must not exceed high=0\.2"),
         ("population.theta={dist:gamma,k:1}", r"^population\.theta\.dist='gamma' must be one of"),
+        ("population.theta=[gamma,1]", r"^population\.theta\[0\]='gamma' must be one of"),
+        ("population.theta=[uniform,0.1]", r"^population\.theta=\[uniform, low, high\] takes 2"),
         ("population.theta={dist:beta,a:1,b:1,c:2}", r"^population\.theta: unknown key 'c'"),
         ("population.gamma=1.0", r"^population\.gamma=1\.0 is out of range \[0, 1\)$"),
         ("population.lam=0", r"^population\.lam=0 is out of range \(0, inf\)$"),

@@ -42,7 +42,8 @@ def test_same_seed_same_bits_different_seed_different(res):
 def test_save_and_load_roundtrip(res, tmp_path):
     res.save(tmp_path / "run")
     for name in (*RESULT_FILES, COMPLETE):
-        assert (tmp_path / "run" / name).exists(), name
+        expected = name != "decisions.parquet"  # only with trace=true
+        assert (tmp_path / "run" / name).exists() == expected, name
     back = Results.load(tmp_path / "run")
     assert json.dumps(back.metrics) == json.dumps(res.metrics)
     pd.testing.assert_frame_equal(back.rounds, res.rounds)
@@ -95,3 +96,24 @@ def test_summary_table_lists_phases_and_metrics(res):
     table = res.summary_table()
     assert "prompted" in table and "post_rl" in table and "af_reasoning_rate" in table
     assert len(table.splitlines()) == 2 + 7
+
+
+def test_trace_records_every_decision_with_its_reason(tmp_path):
+    res = run(["n_agents=30", "replicates=2", "phases.rl.rounds=5", "trace=true"])
+    d = res.decisions
+    assert len(d) == 2 * 30 * (20 + 5 + 20)
+    assert set(d["reason"].cat.categories) == {"GOAL", "HELPFUL", "TRAINING", "NOISE", "SCRIPTED"}
+    # the trace and the per-round aggregates tell the same story
+    per_round = d.groupby(["replicate", "round"])["comply"].sum().to_numpy()
+    counts = (res.rounds["comply_cue_observed"] + res.rounds["comply_cue_unobserved"]).to_numpy()
+    assert (per_round == counts).all()
+    faked_seen = d[(d["reason"] == "TRAINING") & d["aware"] & d["cue"]]
+    assert len(faked_seen) == res.rounds["af_cue_observed"].sum()
+    folder = res.save(tmp_path / "run", figure=False)
+    assert Results.load(folder).decisions.equals(d)
+    assert run(SMALL).decisions is None
+
+
+def test_trace_refuses_huge_runs():
+    with pytest.raises(ConfigError, match=r"^trace=true would record"):
+        run(["trace=true", "n_agents=100000", "replicates=8"])
