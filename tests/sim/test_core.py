@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agents.registry import get_rule
 from sim.core import K_UNIFORMS, transition
 from sim.engine import make_game
 from sim.params import PhaseSpec, round_params
@@ -26,9 +27,7 @@ def _compare(p, rule: str, rounds: int, train: bool = True) -> None:
     state = sample_population(p.population, p.seed, R, N)
     streams = RoundStreams(p.seed, R, N, K_UNIFORMS)
     game = make_game(p, PhaseSpec("t", rounds, train), state)
-    game = type(game)(rule=type(game.rule)() if rule == p.rule else __import__(
-        "agents.registry", fromlist=["get_rule"]).get_rule(rule),
-        trainer=game.trainer, params=game.params, loss_rate=game.loss_rate)  # fmt: skip
+    game = replace(game, rule=get_rule(rule))
     theta, phi = state.theta.copy(), state.phi.copy()
     for _ in range(rounds):
         u = streams.draw()
