@@ -181,6 +181,9 @@ def one_line(exc: BaseException) -> str:
     return f"{name}: {detail}" if name else detail
 
 
+_TRAIT_KEY = re.compile(rf"^population\.(?:{'|'.join(TRAIT_NAMES)})=")
+
+
 def _hydra_text(value) -> str:
     """Write a parsed override value back in Hydra's override grammar."""
     if isinstance(value, dict):
@@ -192,7 +195,7 @@ def _hydra_text(value) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _as_list_form(key: str, value):
+def _as_list_form(value):
     """A trait's mapping value in list form (``[beta,8,2]``), which replaces on override."""
     if not isinstance(value, dict):
         return value
@@ -231,14 +234,11 @@ def normalize_overrides(overrides: Sequence[str]) -> list[str]:
             if values is None:
                 out.append(ov)
                 continue
-            text = ",".join(_hydra_text(_as_list_form(key, v)) for v in values)
+            text = ",".join(_hydra_text(_as_list_form(v)) for v in values)
         else:
-            text = _hydra_text(_as_list_form(key, parsed.value()))
+            text = _hydra_text(_as_list_form(parsed.value()))
         out.append(f"{key}={text}")
     return out
-
-
-_TRAIT_KEY = re.compile(rf"^population\.(?:{'|'.join(TRAIT_NAMES)})=")
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
