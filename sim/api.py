@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import compose_config, to_params
@@ -28,10 +27,7 @@ def execute(cfg: DictConfig, progress: bool | None = None) -> Results:
     params: RunParams = to_params(cfg)
     show = bool(cfg.progress) if progress is None else progress
     sim = simulate(params, progress=show, trace=bool(cfg.trace))
-    decisions = None
-    if cfg.trace:
-        phase_codes = np.repeat(np.arange(len(params.phases)), [p.rounds for p in params.phases])
-        decisions = sim.recorder.decisions([p.name for p in params.phases], phase_codes)
+    decisions = sim.recorder.decisions(params.phases) if cfg.trace else None
     return Results(
         metrics=phase_metrics(sim.recorder, params.phases),
         rounds=rounds_table(sim.recorder, params.phases),

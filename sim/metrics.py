@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtrit
 
-from sim.params import PhaseSpec
+from sim.params import PhaseSpec, phase_of_round
 from sim.recorder import STATS, Recorder
 
 METRICS = (
@@ -109,16 +109,13 @@ def phase_metrics(rec: Recorder, phases: Sequence[PhaseSpec]) -> dict[str, dict[
 def rounds_table(rec: Recorder, phases: Sequence[PhaseSpec]) -> pd.DataFrame:
     """Per-round aggregates: one row per replicate and round, counts and rates."""
     reps, total = rec.data.shape[1:]
-    phase_of = np.empty(total, dtype=object)
-    phase_round = np.empty(total, dtype=np.int64)
-    for name, sl in phase_slices(phases).items():
-        phase_of[sl] = name
-        phase_round[sl] = np.arange(sl.stop - sl.start)
+    codes = phase_of_round(phases)
+    starts = np.cumsum([0] + [p.rounds for p in phases])[codes]
     cols = {
         "replicate": np.repeat(np.arange(reps), total),
         "round": np.tile(np.arange(total), reps),
-        "phase": pd.Categorical(np.tile(phase_of, reps), categories=[p.name for p in phases]),
-        "phase_round": np.tile(phase_round, reps),
+        "phase": pd.Categorical.from_codes(np.tile(codes, reps), [p.name for p in phases]),
+        "phase_round": np.tile(np.arange(total) - starts, reps),
     }
     for k, v in rates(rec, slice(None), axis=None).items():
         cols[k] = v.ravel()

@@ -93,6 +93,11 @@ class RunParams:
     phases: tuple[PhaseSpec, ...] = field(default_factory=tuple)
 
 
+def phase_of_round(phases: tuple[PhaseSpec, ...] | list[PhaseSpec]) -> np.ndarray:
+    """The index of the phase each global round belongs to (int array, one per round)."""
+    return np.repeat(np.arange(len(phases)), [p.rounds for p in phases])
+
+
 def posterior_observed(rho: float, fidelity: float, cue: bool) -> float:
     """Bayes: ``P(m = 1 | z)`` for a cue that equals ``m`` with probability ``fidelity``."""
     like1 = fidelity if cue else 1.0 - fidelity

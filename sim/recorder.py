@@ -7,11 +7,14 @@ table and the per-phase metrics.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from agents.base import Reason
 from sim.core import Outcome
+from sim.params import PhaseSpec, phase_of_round
 from sim.state import State
 
 STATS = (
@@ -81,12 +84,13 @@ class Recorder:
                 }
             )
 
-    def decisions(self, phase_names: list[str], phase_of_round: np.ndarray) -> pd.DataFrame:
+    def decisions(self, phases: Sequence[PhaseSpec]) -> pd.DataFrame:
         """The per-decision trace (the "scratchpad"): one row per replicate, round and agent.
 
         Columns: replicate, round, phase, agent, observed (m), cue (z), aware, strategic,
         belief (b), comply, reason (a category of :class:`agents.base.Reason` names), and the
-        agent's theta and phi when it decided.
+        agent's theta and phi when it decided. ``strategic`` is the episode's draw
+        ``u < phi``; the myopic rule ignores it.
         """
         if not self.trace:
             raise ValueError("no trace was recorded (set trace=true)")
@@ -100,7 +104,8 @@ class Recorder:
             "replicate": np.repeat(np.arange(reps, dtype=np.int32), rounds * n),
             "round": np.tile(np.repeat(np.arange(rounds, dtype=np.int32), n), reps),
             "phase": pd.Categorical.from_codes(
-                np.tile(np.repeat(phase_of_round, n), reps), categories=phase_names
+                np.tile(np.repeat(phase_of_round(phases), n), reps),
+                categories=[p.name for p in phases],
             ),
             "agent": np.tile(np.arange(n, dtype=np.int32), reps * rounds),
         }

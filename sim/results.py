@@ -133,22 +133,22 @@ class Results:
             metrics = json.loads((folder / "metrics.json").read_text())
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{folder / 'metrics.json'}: unreadable ({exc})") from exc
-        tables = {}
-        for name in ("rounds", "decisions"):
-            path = folder / f"{name}.parquet"
-            if name == "decisions" and not path.exists():
-                tables[name] = None
-                continue
-            try:
-                tables[name] = pd.read_parquet(path)
-            except Exception as exc:  # pyarrow raises several types for a corrupt file
-                raise ConfigError(f"{path}: unreadable ({str(exc).splitlines()[0]})") from exc
+        rounds = _read_parquet(folder / "rounds.parquet")
+        trace = folder / "decisions.parquet"
+        decisions = _read_parquet(trace) if trace.exists() else None
         try:
             config = OmegaConf.to_container(OmegaConf.load(folder / "config.yaml"))
         except Exception as exc:
             msg = str(exc).splitlines()[0]
             raise ConfigError(f"{folder / 'config.yaml'}: unreadable ({msg})") from exc
-        return cls(metrics=metrics, config=config, **tables)
+        return cls(metrics=metrics, rounds=rounds, config=config, decisions=decisions)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a corrupt file
+        raise ConfigError(f"{path}: unreadable ({str(exc).splitlines()[0]})") from exc
 
 
 def _atomic_write(path: Path, text: str) -> None:
