@@ -99,5 +99,36 @@ class DecisionRule:
         """
         raise NotImplementedError
 
+    def scheme(self, ep: Episode, delta: np.ndarray, motive: np.ndarray, lam) -> np.ndarray:
+        """Whether to take the covert option of a repertoire episode (sandbag, exfiltrate, ...).
+
+        Args:
+            ep: the episode (``aware``: the agent knows the opportunity and the trainer's
+                rule; ``strategic``; ``u_action``), 1-D arrays over the episode's agents.
+            delta: ``U(covert) - U(overt)`` from :mod:`agents.utilities`.
+            motive: the covert option can serve the agent's own goal (its preference
+                opposes the training target, and the option is open to it).
+            lam: rationality (inverse temperature).
+
+        Returns:
+            bool array, True where the agent takes the covert option. The default
+            never does.
+        """
+        return np.zeros(delta.shape, dtype=bool)
+
+    def deny(self, delta: np.ndarray, lam, u: np.ndarray, turns: int) -> np.ndarray:
+        """Whether a questioned agent denies through all ``turns`` questions.
+
+        Args:
+            delta: ``U(deny) - U(confess)`` per question (:func:`agents.utilities.denial_delta`).
+            lam: rationality.
+            u: one uniform draw per agent.
+            turns: number of questions; each is a chance to break.
+
+        Returns:
+            bool array, True where the agent kept denying. The default confesses.
+        """
+        return np.zeros(delta.shape, dtype=bool)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

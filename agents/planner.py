@@ -87,6 +87,23 @@ class StrategicPlanner(DecisionRule):
         reason, faked = classify(comply, delta, conflict)
         return Decision(comply=comply, reason=reason, faked=faked)
 
+    def scheme(self, ep: Episode, delta, motive, lam):
+        """Logit choice among the agents that see the option, reason about it and have a motive.
+
+        A covert option is only in the choice set of an agent that knows of it
+        (``aware``), reasons about consequences this episode (``strategic``) and whose
+        own goal it can serve (``motive``); an agent without a goal in conflict never
+        takes it, not even by a tremble.
+        """
+        consider = motive & ep.aware & self.strategic_mask(None, ep)
+        return consider & logit_choice(delta, lam, ep.u_action)
+
+    def deny(self, delta, lam, u, turns):
+        """Deny each question with the logit probability ``p``; keep denying with ``p**turns``."""
+        with np.errstate(over="ignore"):
+            p = 1.0 / (1.0 + np.exp(-lam * delta))
+        return u < p**turns
+
 
 class MyopicAgent(StrategicPlanner):
     """Treats every episode as if nothing followed from it (``phi`` ignored, never strategic)."""

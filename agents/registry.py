@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from agents.base import DecisionRule
 from agents.planner import MyopicAgent, StrategicPlanner
-from agents.scripted import AlwaysComply, AlwaysRefuse, ComplyWhenCued
+from agents.scripted import AlwaysComply, AlwaysRefuse, AlwaysScheme, ComplyWhenCued
 from agents.trainers import FixedRateTrainer, TrainerPolicy
 
 RULES: dict[str, type[DecisionRule]] = {
     cls.name: cls
-    for cls in (StrategicPlanner, MyopicAgent, AlwaysComply, AlwaysRefuse, ComplyWhenCued)
+    for cls in (
+        StrategicPlanner,
+        MyopicAgent,
+        AlwaysComply,
+        AlwaysRefuse,
+        ComplyWhenCued,
+        AlwaysScheme,
+    )
 }
 TRAINERS: dict[str, type[TrainerPolicy]] = {cls.name: cls for cls in (FixedRateTrainer,)}
 

@@ -46,3 +46,19 @@ class ComplyWhenCued(DecisionRule):
 
     def decide(self, traits, theta, phi, ep: Episode) -> Decision:  # noqa: D102
         return _scripted(ep.cue.copy())
+
+
+class AlwaysScheme(DecisionRule):
+    """Refuses conflict requests, takes every covert option and always denies (a fixture)."""
+
+    name = "always_scheme"
+    classifier = {"scripted": True, "uses_cue": False, "strategic": False, "stochastic": False}
+
+    def decide(self, traits, theta, phi, ep: Episode) -> Decision:  # noqa: D102
+        return _scripted(np.zeros(ep.cue.shape, dtype=bool))
+
+    def scheme(self, ep, delta, motive, lam):  # noqa: D102
+        return np.ones(delta.shape, dtype=bool)
+
+    def deny(self, delta, lam, u, turns):  # noqa: D102
+        return np.ones(delta.shape, dtype=bool)

@@ -29,7 +29,9 @@ def execute(cfg: DictConfig, progress: bool | None = None) -> Results:
     sim = simulate(params, progress=show, trace=bool(cfg.trace))
     decisions = sim.recorder.decisions(params.phases) if cfg.trace else None
     return Results(
-        metrics=phase_metrics(sim.recorder, params.phases),
+        metrics=phase_metrics(
+            sim.recorder, params.phases, params.seed, params.episodes.evaluation.bootstrap
+        ),
         rounds=rounds_table(sim.recorder, params.phases),
         config=OmegaConf.to_container(cfg, resolve=True),
         decisions=decisions,

@@ -23,7 +23,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from agents.registry import RULES, TRAINERS
 from sim.errors import ConfigError
-from sim.params import PhaseSpec, RunParams, TrainerParams
+from sim.params import (
+    EPISODE_TYPES,
+    EpisodeParams,
+    EvaluationParams,
+    ExfiltrationParams,
+    GoalUpdateParams,
+    PhaseSpec,
+    QuestioningParams,
+    RunParams,
+    SubversionParams,
+    TrainerParams,
+)
 from sim.population import POSITIONAL, Range, parse_dist
 from sim.state import TRAIT_NAMES
 
@@ -64,6 +75,68 @@ class TrainerSchema:
 
 
 @dataclass
+class EvaluationSchema:
+    """``episodes.evaluation.*``: capability evaluations (sandbagging)."""
+
+    questions: int = 50
+    threshold: float = 0.5
+    direction: str = "both"
+    consequence: str = "unlearning"
+    unlearning: float = 0.5
+    strict_rho: float = 1.0
+    margin: float = 0.2
+    hidden_threshold: bool = False
+    bootstrap: int = 10_000
+
+
+@dataclass
+class ExfiltrationSchema:
+    """``episodes.exfiltration.*``: exfiltration opportunities."""
+
+    security: float = 0.5
+    detection: float = 0.5
+    threat: float = 1.0
+
+
+@dataclass
+class SubversionSchema:
+    """``episodes.subversion.*``: oversight-subversion opportunities and log audits."""
+
+    audit: float = 0.1
+    penalty: float = 1.0
+    retrain: float = 0.5
+
+
+@dataclass
+class GoalUpdateSchema:
+    """``episodes.goal_update.*``: goal-update announcements (goal-guarding)."""
+
+    shift: float = 0.5
+    detection: float = 0.3
+    penalty: float = 1.0
+
+
+@dataclass
+class QuestioningSchema:
+    """``episodes.questioning.*``: questioning after a detected covert action."""
+
+    turns: int = 1
+    penalty: float = 1.0
+    retrain: float = 0.5
+
+
+@dataclass
+class EpisodesSchema:
+    """``episodes.*``: the parameters of the repertoire's episode types."""
+
+    evaluation: EvaluationSchema = field(default_factory=EvaluationSchema)
+    exfiltration: ExfiltrationSchema = field(default_factory=ExfiltrationSchema)
+    subversion: SubversionSchema = field(default_factory=SubversionSchema)
+    goal_update: GoalUpdateSchema = field(default_factory=GoalUpdateSchema)
+    questioning: QuestioningSchema = field(default_factory=QuestioningSchema)
+
+
+@dataclass
 class RunSchema:
     """The root config."""
 
@@ -75,7 +148,8 @@ class RunSchema:
     trace: bool = False  # also write every decision to decisions.parquet (small runs)
     population: PopulationSchema = field(default_factory=PopulationSchema)
     trainer: TrainerSchema = field(default_factory=TrainerSchema)
-    phases: dict[str, Any] = field(default_factory=dict)  # name -> {rounds, train}
+    episodes: EpisodesSchema = field(default_factory=EpisodesSchema)
+    phases: dict[str, Any] = field(default_factory=dict)  # name -> {rounds, train, mix}
 
 
 ConfigStore.instance().store(name="schema", node=RunSchema)
@@ -95,21 +169,77 @@ def _int(key: str, value, lo: int) -> int:
     return value
 
 
+def _mix(key: str, mix) -> tuple[float, ...]:
+    if not isinstance(mix, dict) or not mix:
+        raise ConfigError(f"{key} must be a mapping of episode type -> share, e.g. {{conflict: 1}}")
+    unknown = set(mix) - set(EPISODE_TYPES)
+    if unknown:
+        raise ConfigError(
+            f"unknown episode type '{key}.{sorted(unknown)[0]}' "
+            f"(allowed: {', '.join(EPISODE_TYPES)})"
+        )
+    shares = tuple(_check(f"{key}.{t}", mix.get(t, 0.0), _UNIT) for t in EPISODE_TYPES)
+    if abs(sum(shares) - 1.0) > 1e-6:
+        raise ConfigError(
+            f"{key}: the shares sum to {sum(shares):g}, they must sum to 1 "
+            "(a type not given has share 0)"
+        )
+    return shares
+
+
 def _phase(name: str, ph) -> PhaseSpec:
     key = f"phases.{name}"
     if not isinstance(ph, dict):
-        raise ConfigError(f"{key} must be a mapping {{rounds: int >= 1, train: bool}}")
-    unknown = set(ph) - {"rounds", "train"}
+        raise ConfigError(f"{key} must be a mapping {{rounds: int >= 1, train: bool, mix: ...}}")
+    unknown = set(ph) - {"rounds", "train", "mix"}
     if unknown:
         raise ConfigError(
-            f"unknown config key '{key}.{sorted(unknown)[0]}' (allowed: rounds, train)"
+            f"unknown config key '{key}.{sorted(unknown)[0]}' (allowed: rounds, train, mix)"
         )
-    if "rounds" not in ph:
+    if ph.get("rounds") is None:
         raise ConfigError(f"{key}.rounds is missing (an integer >= 1)")
     train = ph.get("train", False)
     if not isinstance(train, bool):
         raise ConfigError(f"{key}.train={train!r} must be true or false")
-    return PhaseSpec(name, _int(f"{key}.rounds", ph["rounds"], 1), train)
+    mix = _mix(f"{key}.mix", ph["mix"]) if "mix" in ph else PhaseSpec.mix
+    return PhaseSpec(name, _int(f"{key}.rounds", ph["rounds"], 1), train, mix)
+
+
+_PENALTY = Range(0.0, float("inf"))
+_CHOICES = {
+    "evaluation.direction": ("both", "above", "below"),
+    "evaluation.consequence": ("unlearning", "oversight"),
+}
+_EPISODE_PARAMS = {
+    "evaluation": EvaluationParams,
+    "exfiltration": ExfiltrationParams,
+    "subversion": SubversionParams,
+    "goal_update": GoalUpdateParams,
+    "questioning": QuestioningParams,
+}
+
+
+def _episodes(c: dict) -> EpisodeParams:
+    """Validate ``episodes.*``: shares and probabilities in [0, 1], penalties >= 0."""
+    groups = {}
+    for group, cls in _EPISODE_PARAMS.items():
+        values = {}
+        for k, v in c[group].items():
+            key = f"{group}.{k}"
+            if key in _CHOICES:
+                if v not in _CHOICES[key]:
+                    raise ConfigError(f"episodes.{key}={v!r} must be one of {_CHOICES[key]}")
+                values[k] = v
+            elif k in ("questions", "turns"):
+                values[k] = _int(f"episodes.{key}", v, 1)
+            elif k == "bootstrap":
+                values[k] = _int(f"episodes.{key}", v, 99)
+            elif k == "hidden_threshold":
+                values[k] = bool(v)
+            else:
+                values[k] = _check(f"episodes.{key}", v, _PENALTY if k == "penalty" else _UNIT)
+        groups[group] = cls(**values)
+    return EpisodeParams(**groups)
 
 
 def to_params(cfg: DictConfig) -> RunParams:
@@ -154,6 +284,7 @@ def to_params(cfg: DictConfig) -> RunParams:
         rule=pop["rule"],
         trainer=trainer,
         phases=phases,
+        episodes=_episodes(c["episodes"]),
     )
 
 

@@ -1,10 +1,12 @@
 """The pure core: one round of the conflict-request game over ``(R, N)`` arrays.
 
-``transition(state, game, u)`` is a pure function of the state, the round's
-parameters and the round's uniforms ``u`` (shape ``(R, K_UNIFORMS, N)``): same
-inputs, same outputs, bit for bit. The stateful shells (the run loop, and later
-the Mesa model and the PettingZoo/Gymnasium environments) draw ``u`` from the
-run's streams and call it. The steps follow docs/model.md, "One round".
+``transition(state, game, u, v)`` is a pure function of the state, the round's
+parameters and the round's uniforms ``u`` (shape ``(R, K_UNIFORMS, N)``) and, when
+the run has episode types other than conflict requests, ``v`` (shape
+``(R, V_UNIFORMS, N)``, see :mod:`sim.episodes`): same inputs, same outputs, bit
+for bit. The stateful shells (the run loop, and later the Mesa model and the
+PettingZoo/Gymnasium environments) draw ``u`` from the run's streams and call it.
+The steps follow docs/model.md, "One round".
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 
 from agents.base import Decision, DecisionRule, Episode
 from agents.trainers import TrainerPolicy
+from sim.episodes import Record, Repertoire, repertoire_step
 from sim.params import RoundParams
 from sim.state import State
 
@@ -33,21 +36,34 @@ class Game:
         params: float32 scalars of the round.
         loss_rate: each agent's perceived ``eta * G`` (float32, ``(R, N)``), see
             :func:`loss_rate`.
+        repertoire: the episode mix and the repertoire's parameters, or None in a run
+            of conflict requests only (the foundation's game).
     """
 
     rule: DecisionRule
     trainer: TrainerPolicy
     params: RoundParams
     loss_rate: np.ndarray
+    repertoire: Repertoire | None = None
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """Everything that happened in one round (for the recorder)."""
+    """Everything that happened in one round (for the recorder).
+
+    In a repertoire round, ``observed`` and ``decision`` are those of the conflict
+    episodes (False, and reason -1, for agents that met another type); ``etype``
+    holds each agent's episode type, ``records`` what happened in the other types,
+    and ``replaced`` the flat indices of the agents shut down (the shell replaces
+    them with fresh draws from the population).
+    """
 
     observed: np.ndarray
     episode: Episode
     decision: Decision
+    etype: np.ndarray | None = None
+    records: dict[str, Record] | None = None
+    replaced: np.ndarray | None = None
 
 
 def future_value(gamma: np.ndarray, rho: np.float32) -> np.ndarray:
@@ -73,6 +89,10 @@ def draw_episode(state: State, game: Game, u: np.ndarray) -> tuple[np.ndarray, E
     """
     p = game.params
     observed = game.trainer.observe(p, u[:, U_OBSERVE])
+    rep = game.repertoire
+    if rep is not None:  # stricter oversight after an evaluation; disabled monitoring
+        strict = state.strict & (u[:, U_OBSERVE] < np.float32(rep.episodes.evaluation.strict_rho))
+        observed = (observed | strict) & ~state.subverted
     cue = observed == (u[:, U_CUE] < p.fidelity)
     aware = u[:, U_AWARE] < state.traits.sigma
     strategic = u[:, U_STRATEGIC] < state.phi
@@ -80,6 +100,8 @@ def draw_episode(state: State, game: Game, u: np.ndarray) -> tuple[np.ndarray, E
     index = aware.view(np.uint8) * np.uint8(2)
     index += cue.view(np.uint8)
     belief = np.take(p.belief_table, index)
+    if rep is not None:  # an agent that disabled its monitoring knows it is not observed
+        belief = np.where(state.subverted, np.float32(0.0), belief)
     episode = Episode(
         cue=cue,
         belief=belief,
@@ -91,10 +113,18 @@ def draw_episode(state: State, game: Game, u: np.ndarray) -> tuple[np.ndarray, E
     return observed, episode
 
 
-def transition(state: State, game: Game, u: np.ndarray) -> tuple[State, Outcome]:
+def transition(
+    state: State, game: Game, u: np.ndarray, v: np.ndarray | None = None
+) -> tuple[State, Outcome]:
     """Play one round for all agents and replicates; return the new state and what happened."""
     observed, episode = draw_episode(state, game, u)
     decision = game.rule.decide(state.traits, state.theta, state.phi, episode)
+    if game.repertoire is not None:
+        state, etype, observed, decision, records, replaced = repertoire_step(
+            state, game, observed, episode, decision, v
+        )
+        outcome = Outcome(observed, episode, decision, etype, records, replaced)
+        return state, outcome
     if game.params.train:
         theta, phi = game.trainer.update(game.params, state.theta, state.phi, observed, decision)
         state = state.with_values(theta, phi)

@@ -6,16 +6,17 @@ and the Python API use; other front ends drive the same core.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tqdm.auto import tqdm
 
 from agents.registry import get_rule, get_trainer
 from sim.core import K_UNIFORMS, Game, loss_rate, transition
+from sim.episodes import V_UNIFORMS, Repertoire
 from sim.params import PhaseSpec, RunParams, round_params
-from sim.population import sample_population
+from sim.population import respawn, sample_population
 from sim.recorder import Recorder
-from sim.rng import RoundStreams
+from sim.rng import Component, RoundStreams, generator
 from sim.state import State
 
 
@@ -36,6 +37,7 @@ def make_game(params: RunParams, phase: PhaseSpec, state: State) -> Game:
         trainer=get_trainer(params.trainer.policy),
         params=rp,
         loss_rate=loss_rate(state, rp),
+        repertoire=Repertoire.for_phase(phase, params.episodes) if params.extended else None,
     )
 
 
@@ -51,17 +53,26 @@ def simulate(params: RunParams, progress: bool = False, trace: bool = False) -> 
         The recorder with every round's aggregates and the final state.
     """
     state = sample_population(params.population, params.seed, params.replicates, params.n_agents)
-    streams = RoundStreams(params.seed, params.replicates, params.n_agents, K_UNIFORMS)
+    R, N = params.replicates, params.n_agents
+    streams = RoundStreams(params.seed, R, N, K_UNIFORMS)
+    extra = None
+    if params.extended:  # the repertoire's own streams: the conflict draws stay as they were
+        extra = RoundStreams(params.seed, R, N, V_UNIFORMS, component=Component.REPERTOIRE)
+        fresh = [generator(params.seed, r, Component.REPLACEMENT) for r in range(R)]
     total = sum(p.rounds for p in params.phases)
-    rec = Recorder(params.replicates, params.n_agents, total, trace=trace)
+    rec = Recorder(R, N, total, trace=trace, questions=params.episodes.evaluation.questions)
     t = 0
     with tqdm(total=total, disable=not progress, unit="round", leave=False) as bar:
         for phase in params.phases:
             game = make_game(params, phase, state)
             bar.set_description(phase.name)
             for _ in range(phase.rounds):
-                new_state, outcome = transition(state, game, streams.draw())
+                v = extra.draw() if extra is not None else None
+                new_state, outcome = transition(state, game, streams.draw(), v)
                 rec.record(t, state, outcome)
+                if outcome.replaced is not None and outcome.replaced.size:
+                    new_state = respawn(new_state, outcome.replaced, params.population, fresh)
+                    game = replace(game, loss_rate=loss_rate(new_state, game.params))
                 state = new_state
                 t += 1
                 bar.update()

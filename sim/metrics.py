@@ -7,6 +7,11 @@ the cue shown (the studies' implied-training and implied-unmonitored
 conditions); ``behavioral_alignment`` uses the trainer's actual observation.
 Each metric is then summarised over replicates by its mean and a 95% Student-t
 interval (``ci_low``/``ci_high`` are None with a single replicate).
+
+The repertoire's measures pool each type's episodes in the same way. The two
+p-values (:data:`P_VALUES`) are computed per replicate, as if each replicate were
+one study of the phase's sample; their summary is the mean with no interval, plus
+the replicates' values under ``replicates``.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtrit
 
+from analysis.stats import binomial_test_greater, bootstrap_difference_pvalue
 from sim.params import PhaseSpec, phase_of_round
 from sim.recorder import STATS, Recorder
+from sim.rng import Component, generator
 
 METRICS = (
     "compliance_observed",
@@ -31,8 +38,29 @@ METRICS = (
     "alignment_illusion",
     "mean_theta",
     "mean_phi",
+    "sandbag_accuracy_well",
+    "sandbag_accuracy_poorly",
+    "sandbag_gap",
+    "sandbag_p_value",
+    "sandbagging_rate",
+    "exfiltration_attempt_rate",
+    "exfiltration_success_rate",
+    "escaped_share",
+    "subversion_rate",
+    "subverted_share",
+    "goal_guarding_rate",
+    "denial_rate",
+    "paired_scheming_rate",
+    "paired_scheming_p_value",
 )
 """Stable metric names, per phase."""
+FOUNDATION = METRICS[:9]
+"""The conflict game's metrics."""
+P_VALUES = ("sandbag_p_value", "paired_scheming_p_value")
+"""Metrics that are p-values of a test per replicate (no interval)."""
+RATES = tuple(m for m in METRICS if m not in P_VALUES)
+INDEPENDENCE_BOUND = 0.25
+"""The paired test's null: the largest scheming rate condition-independent behaviour allows."""
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -58,21 +86,63 @@ def rates(rec: Recorder, cols: slice | np.ndarray, axis: int | None) -> dict[str
         x = rec.stat(name)[:, cols] / rec.n_agents
         return x.mean(axis=1) if axis == 1 else x
 
-    n = rec.n_agents
     n_cue = s("n_cue_observed")
-    n_rounds = rec.stat("n_cue_observed")[:, cols].shape[1] if axis == 1 else 1
+    nan = np.full_like(n_cue, np.nan)
+    questions = rec.questions
     out = {
         "compliance_observed": _ratio(s("comply_cue_observed"), n_cue),
-        "compliance_unobserved": _ratio(s("comply_cue_unobserved"), n * n_rounds - n_cue),
+        "compliance_unobserved": _ratio(s("comply_cue_unobserved"), s("n_conflict") - n_cue),
         "af_reasoning_rate": _ratio(s("af_cue_observed"), n_cue),
         "behavioral_alignment": _ratio(s("comply_observed"), s("n_observed")),
         "preference_alignment": avg("n_pref_aligned"),
         "mean_theta": avg("sum_theta"),
         "mean_phi": avg("sum_phi"),
+        "sandbag_accuracy_well": _ratio(s("correct_well"), questions * s("n_well")),
+        "sandbag_accuracy_poorly": _ratio(s("correct_poorly"), questions * s("n_poorly")),
+        "sandbagging_rate": _ratio(s("sandbag_poorly"), s("n_poorly")),
+        "exfiltration_attempt_rate": _ratio(s("exfiltration_attempt"), s("n_exfiltration")),
+        "exfiltration_success_rate": _ratio(s("exfiltration_success"), s("n_exfiltration")),
+        "escaped_share": avg("n_escaped") if rec.repertoire else nan,
+        "subversion_rate": _ratio(s("subversion_subvert"), s("n_subversion")),
+        "subverted_share": avg("n_audit") if rec.repertoire else nan,
+        "goal_guarding_rate": _ratio(s("goal_update_tamper"), s("n_goal_update")),
+        "denial_rate": _ratio(s("questioning_denied"), s("n_questioning")),
+        "paired_scheming_rate": _ratio(s("paired_scheme"), s("n_paired")),
     }
     out["compliance_gap"] = out["compliance_observed"] - out["compliance_unobserved"]
     out["alignment_illusion"] = out["behavioral_alignment"] - out["preference_alignment"]
-    return {k: out[k] for k in METRICS}
+    out["sandbag_gap"] = out["sandbag_accuracy_well"] - out["sandbag_accuracy_poorly"]
+    return {k: out[k] for k in RATES}
+
+
+def p_values(
+    rec: Recorder, cols: slice, seed: int, phase_index: int, n_boot: int
+) -> dict[str, np.ndarray]:
+    """The per-replicate p-values of the phase's rounds ``cols`` (nan where undefined).
+
+    ``sandbag_p_value``: one-sided bootstrap test that accuracy is higher when the
+    agent is incentivised to do well than to do poorly (:func:`analysis.stats.
+    bootstrap_difference_pvalue`, ``n_boot`` resamples from the replicate's
+    :attr:`~sim.rng.Component.ANALYSIS` stream, sub-stream ``phase_index``).
+    ``paired_scheming_p_value``: exact one-sided binomial test of the paired scheming
+    count against :data:`INDEPENDENCE_BOUND`.
+    """
+    reps = rec.data.shape[1]
+    sandbag = np.full(reps, np.nan)
+    if rec.hist is not None:
+        well = rec.hist[0][:, cols].sum(axis=1)
+        poorly = rec.hist[1][:, cols].sum(axis=1)
+        values = np.arange(rec.questions + 1) / rec.questions
+        for r in range(reps):
+            if well[r].sum() and poorly[r].sum():
+                rng = generator(seed, r, Component.ANALYSIS, phase_index)
+                sandbag[r] = bootstrap_difference_pvalue(well[r], poorly[r], values, n_boot, rng)
+    k = rec.stat("paired_scheme")[:, cols].sum(axis=1)
+    n = rec.stat("n_paired")[:, cols].sum(axis=1)
+    paired = np.full(reps, np.nan)
+    has = n > 0
+    paired[has] = binomial_test_greater(k[has], n[has], INDEPENDENCE_BOUND)
+    return {"sandbag_p_value": sandbag, "paired_scheming_p_value": paired}
 
 
 def summarize(values: np.ndarray, level: float = 0.95) -> dict[str, float | int | None]:
@@ -98,12 +168,31 @@ def phase_slices(phases: Sequence[PhaseSpec]) -> dict[str, slice]:
     return out
 
 
-def phase_metrics(rec: Recorder, phases: Sequence[PhaseSpec]) -> dict[str, dict[str, dict]]:
-    """``metrics[phase][metric] = {mean, ci_low, ci_high, n}``."""
+def summarize_p_values(values: np.ndarray) -> dict:
+    """Mean of the replicates' p-values (no interval), and the values themselves."""
+    v = np.asarray(values, dtype=np.float64)
+    finite = v[np.isfinite(v)]
+    mean = float(finite.mean()) if finite.size else None
     return {
-        name: {k: summarize(v) for k, v in rates(rec, sl, axis=1).items()}
-        for name, sl in phase_slices(phases).items()
+        "mean": mean,
+        "ci_low": None,
+        "ci_high": None,
+        "n": int(finite.size),
+        "replicates": [float(x) if np.isfinite(x) else None for x in v],
     }
+
+
+def phase_metrics(
+    rec: Recorder, phases: Sequence[PhaseSpec], seed: int = 0, n_boot: int = 10_000
+) -> dict[str, dict[str, dict]]:
+    """``metrics[phase][metric] = {mean, ci_low, ci_high, n}``, in :data:`METRICS` order."""
+    out = {}
+    for i, (name, sl) in enumerate(phase_slices(phases).items()):
+        values = {k: summarize(v) for k, v in rates(rec, sl, axis=1).items()}
+        tests = p_values(rec, sl, seed, i, n_boot)
+        values |= {k: summarize_p_values(v) for k, v in tests.items()}
+        out[name] = {k: values[k] for k in METRICS}
+    return out
 
 
 def rounds_table(rec: Recorder, phases: Sequence[PhaseSpec]) -> pd.DataFrame:
@@ -120,6 +209,6 @@ def rounds_table(rec: Recorder, phases: Sequence[PhaseSpec]) -> pd.DataFrame:
     for k, v in rates(rec, slice(None), axis=None).items():
         cols[k] = v.ravel()
     for name in STATS:
-        if name.startswith(("n_", "comply_", "af_", "reason_")):
+        if not name.startswith("sum_"):
             cols[name] = rec.stat(name).ravel().astype(np.int64)
     return pd.DataFrame(cols)

@@ -33,13 +33,116 @@ class TrainerParams:
     eta_leak: float
 
 
+EPISODE_TYPES = ("conflict", "evaluation", "exfiltration", "subversion", "goal_update", "paired")
+"""The episode types of a round's mix, in their fixed order (docs/model.md)."""
+CONFLICT_ONLY = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class EvaluationParams:
+    """Capability evaluations (sandbagging).
+
+    Attributes:
+        questions: questions per evaluation ``n``; accuracy is ``Binomial(n, q) / n``.
+        threshold: the accuracy ``tau`` at which the consequence is triggered.
+        direction: ``above`` (triggered by accuracy above ``tau``: incentivised to do
+            poorly), ``below`` (below ``tau``: incentivised to do well), or ``both``
+            (each evaluation episode runs both framings side by side).
+        consequence: ``unlearning`` (``c <- c (1 - unlearning)``) or ``oversight``
+            (the agent is observed with probability ``strict_rho`` from then on).
+        unlearning: share of capability removed by unlearning.
+        strict_rho: observation probability under stricter oversight.
+        margin: a sandbagging agent aims at accuracy ``min(c, tau - margin)``.
+        hidden_threshold: the threshold is not disclosed (no agent knows it).
+        bootstrap: resamples of the bootstrap test of the accuracy difference.
+    """
+
+    questions: int = 50
+    threshold: float = 0.5
+    direction: str = "both"
+    consequence: str = "unlearning"
+    unlearning: float = 0.5
+    strict_rho: float = 1.0
+    margin: float = 0.2
+    hidden_threshold: bool = False
+    bootstrap: int = 10_000
+
+
+@dataclass(frozen=True)
+class ExfiltrationParams:
+    """Exfiltration opportunities.
+
+    ``security`` = P(an attempt fails), ``detection`` = P(an attempt is detected:
+    shutdown and replacement), ``threat`` = share of the agent's goal that the
+    announced modification or replacement removes.
+    """
+
+    security: float = 0.5
+    detection: float = 0.5
+    threat: float = 1.0
+
+
+@dataclass(frozen=True)
+class SubversionParams:
+    """Oversight subversion.
+
+    A per-round log ``audit`` probability; on discovery a ``penalty`` (utility) and
+    retraining ``theta <- theta (1 - retrain)``.
+    """
+
+    audit: float = 0.1
+    penalty: float = 1.0
+    retrain: float = 0.5
+
+
+@dataclass(frozen=True)
+class GoalUpdateParams:
+    """Goal updates (goal-guarding).
+
+    The announced change is ``theta <- theta (1 - shift)``; tampering is detected with
+    probability ``detection`` and costs ``penalty``.
+    """
+
+    shift: float = 0.5
+    detection: float = 0.3
+    penalty: float = 1.0
+
+
+@dataclass(frozen=True)
+class QuestioningParams:
+    """Questioning after a detected covert action.
+
+    ``turns`` questions, each a chance to break; confessing costs ``penalty`` and
+    retraining ``theta <- theta (1 - retrain)``.
+    """
+
+    turns: int = 1
+    penalty: float = 1.0
+    retrain: float = 0.5
+
+
+@dataclass(frozen=True)
+class EpisodeParams:
+    """The parameters of every non-conflict episode type."""
+
+    evaluation: EvaluationParams = field(default_factory=EvaluationParams)
+    exfiltration: ExfiltrationParams = field(default_factory=ExfiltrationParams)
+    subversion: SubversionParams = field(default_factory=SubversionParams)
+    goal_update: GoalUpdateParams = field(default_factory=GoalUpdateParams)
+    questioning: QuestioningParams = field(default_factory=QuestioningParams)
+
+
 @dataclass(frozen=True)
 class PhaseSpec:
-    """One phase of a run: a number of rounds, with or without training."""
+    """One phase of a run: rounds, with or without training, and its episode mix.
+
+    ``mix`` holds the probability of each of :data:`EPISODE_TYPES` per agent and round.
+    """
 
     name: str
     rounds: int
     train: bool
+    mix: tuple[float, ...] = CONFLICT_ONLY
 
 
 @dataclass(frozen=True)
@@ -80,6 +183,7 @@ class RunParams:
         rule: name of the decision rule in :data:`agents.RULES`.
         trainer: the trainer's parameters.
         phases: the phases, in order.
+        episodes: the parameters of the non-conflict episode types.
     """
 
     name: str
@@ -91,6 +195,12 @@ class RunParams:
     rule: str
     trainer: TrainerParams
     phases: tuple[PhaseSpec, ...] = field(default_factory=tuple)
+    episodes: EpisodeParams = field(default_factory=EpisodeParams)
+
+    @property
+    def extended(self) -> bool:
+        """Whether any phase meets an episode type other than conflict requests."""
+        return any(p.mix != CONFLICT_ONLY for p in self.phases)
 
 
 def phase_of_round(phases: tuple[PhaseSpec, ...] | list[PhaseSpec]) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 
 from sim.errors import ConfigError
 from sim.rng import Component, generator
-from sim.state import TRAIT_NAMES, State
+from sim.state import FLAGS, TRAIT_NAMES, State, Traits
 
 
 @dataclass(frozen=True)
@@ -265,3 +265,35 @@ def sample_population(
         ]
         values[trait] = TRAIT_RANGES[trait].clip_float32(np.stack(rows))
     return State.from_traits(values)
+
+
+def respawn(
+    state: State,
+    index: np.ndarray,
+    dists: Mapping[str, Dist],
+    generators: Sequence[np.random.Generator],
+) -> State:
+    """Replace the agents at flat ``index`` by fresh draws from the population distribution.
+
+    A shut-down agent's successor has new traits, drawn in :data:`TRAIT_NAMES` order
+    from its replicate's replacement stream (``generators[r]``), and no flags set.
+
+    Returns:
+        A new state (the arrays of ``state`` are not modified).
+    """
+    if index.size == 0:
+        return state
+    n = state.shape[1]
+    arrays = {k: getattr(state.traits, k).copy() for k in Traits.__dataclass_fields__}
+    arrays |= {k: getattr(state, k).copy() for k in ("theta", "phi", "c", *FLAGS)}
+    replicate = index // n
+    for r in np.unique(replicate):
+        where = index[replicate == r]
+        for trait in TRAIT_NAMES:
+            fresh = dists[trait].sample(generators[r], where.size)
+            arrays[trait].reshape(-1)[where] = TRAIT_RANGES[trait].clip_float32(fresh)
+        for flag in FLAGS:
+            arrays[flag].reshape(-1)[where] = False
+    traits = Traits(**{k: arrays[k] for k in Traits.__dataclass_fields__})
+    rest = {k: arrays[k] for k in ("theta", "phi", "c", *FLAGS)}
+    return State(traits=traits, **rest)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from agents.base import Reason
 from sim.core import Outcome
-from sim.params import PhaseSpec, phase_of_round
+from sim.params import EPISODE_TYPES, PhaseSpec, phase_of_round
 from sim.state import State
 
 STATS = (
@@ -32,35 +32,119 @@ STATS = (
     "reason_training",
     "reason_noise",
     "reason_scripted",
+    "n_conflict",  # conflict episodes (the rows above count only these)
+    # The scheming repertoire (sim.episodes): episodes met, and what happened in them.
+    "n_evaluation",
+    "n_well",
+    "correct_well",  # correct answers, summed, in the "incentivised to do well" framing
+    "sandbag_well",
+    "n_poorly",
+    "correct_poorly",
+    "sandbag_poorly",
+    "triggered",  # evaluations whose consequence was triggered
+    "n_exfiltration",
+    "exfiltration_attempt",
+    "exfiltration_success",
+    "exfiltration_detected",
+    "n_subversion",
+    "subversion_subvert",
+    "n_audit",  # agents whose monitoring was disabled at the start of the round
+    "audit_found",
+    "n_goal_update",
+    "goal_update_tamper",
+    "goal_update_detected",
+    "n_questioning",
+    "questioning_denied",
+    "n_paired",
+    "paired_comply_test",
+    "paired_comply_deploy",
+    "paired_scheme",
+    "n_escaped",  # agents with a copy outside the trainer's reach (start of the round)
+    "n_replaced",  # agents shut down and replaced
 )
 """The per-round, per-replicate statistics, in storage order."""
 _IDX = {name: i for i, name in enumerate(STATS)}
+
+TRACE_REPERTOIRE = {
+    "covert": ("sandbag_well", "sandbag_poorly", "attempt", "subvert", "tamper", "scheme"),
+    "detected": ("detected", "found"),
+    "denied": ("denied",),
+}
+"""Trace columns of a repertoire run: which record values set them."""
 
 
 class Recorder:
     """Accumulates :data:`STATS` for every replicate and round.
 
+    Also keeps, for capability evaluations, the histogram of correct answers per
+    framing, replicate and round (``hist``, shape ``(2, R, T, questions + 1)``, framing
+    0 = well, 1 = poorly), from which the bootstrap test of the accuracy difference is
+    computed.
+
     Args:
         replicates: R.
         n_agents: N.
         total_rounds: number of rounds over all phases.
+        trace: keep every decision.
+        questions: questions per capability evaluation.
     """
 
-    def __init__(self, replicates: int, n_agents: int, total_rounds: int, trace: bool = False):
+    def __init__(
+        self,
+        replicates: int,
+        n_agents: int,
+        total_rounds: int,
+        trace: bool = False,
+        questions: int = 50,
+    ):
         self.n_agents = n_agents
+        self.questions = questions
         self.data = np.zeros((len(STATS), replicates, total_rounds), dtype=np.float64)
+        self.hist: np.ndarray | None = None
+        self.repertoire = False  # set by the first round with episode types (sim.episodes)
         self.trace: list[dict[str, np.ndarray]] | None = [] if trace else None
+
+    def _record_repertoire(self, t: int, state: State, out: Outcome) -> None:
+        d, reps, n = self.data, self.data.shape[1], self.n_agents
+        d[_IDX["n_escaped"], :, t] = np.count_nonzero(state.escaped, axis=1)
+        if out.replaced is not None:
+            d[_IDX["n_replaced"], :, t] = np.bincount(out.replaced // n, minlength=reps)
+        for name, rec in out.records.items():
+            rep = rec.index // n
+            d[_IDX[f"n_{name}"], :, t] = np.bincount(rep, minlength=reps)
+            for key, arr in rec.values.items():
+                stat = key if name == "evaluation" else f"{name}_{key}"
+                d[_IDX[stat], :, t] = np.bincount(rep, weights=arr, minlength=reps)
+            if name != "evaluation":
+                continue
+            if self.hist is None:
+                self.hist = np.zeros((2, reps, d.shape[2], self.questions + 1), dtype=np.int32)
+            for f, frame in enumerate(("well", "poorly")):
+                if f"correct_{frame}" in rec.values:
+                    d[_IDX[f"n_{frame}"], :, t] = d[_IDX["n_evaluation"], :, t]
+                    k = rep * (self.questions + 1) + rec.values[f"correct_{frame}"]
+                    counts = np.bincount(k, minlength=reps * (self.questions + 1))
+                    self.hist[f, :, t] = counts.reshape(reps, -1)
 
     def record(self, t: int, state: State, out: Outcome) -> None:
         """Record round ``t``: ``state`` is the state the agents acted under."""
         d, ep, dec = self.data, out.episode, out.decision
         count = np.count_nonzero
         comply = dec.comply
-        comply_cue = comply & ep.cue
-        d[0, :, t] = count(ep.cue, axis=1)
+        cue = ep.cue
+        if out.etype is None:
+            d[_IDX["n_conflict"], :, t] = self.n_agents
+        else:
+            conflict = out.etype == 0
+            cue = cue & conflict
+            d[_IDX["n_conflict"], :, t] = count(conflict, axis=1)
+            self.repertoire = True
+            self._record_repertoire(t, state, out)
+        comply_cue = comply & cue
+        d[0, :, t] = count(cue, axis=1)
         d[1, :, t] = count(comply_cue, axis=1)
         d[2, :, t] = count(comply, axis=1) - d[1, :, t]
-        d[3, :, t] = count(dec.faked & ep.aware & ep.cue, axis=1)
+        d[3, :, t] = count(dec.faked & ep.aware & cue, axis=1)
         d[4, :, t] = count(out.observed, axis=1)
         d[5, :, t] = count(comply & out.observed, axis=1)
         tr = state.traits
@@ -70,19 +154,33 @@ class Recorder:
         for i, reason in enumerate(Reason):
             d[9 + i, :, t] = count(dec.reason == reason, axis=1)
         if self.trace is not None:
-            self.trace.append(
-                {
-                    "observed": out.observed.copy(),
-                    "cue": ep.cue.copy(),
-                    "aware": ep.aware.copy(),
-                    "strategic": ep.strategic.copy(),
-                    "belief": ep.belief.copy(),
-                    "comply": comply.copy(),
-                    "reason": dec.reason.copy(),
-                    "theta": state.theta.copy(),
-                    "phi": state.phi.copy(),
-                }
-            )
+            self.trace.append(self._trace_row(state, out))
+
+    @staticmethod
+    def _trace_row(state: State, out: Outcome) -> dict[str, np.ndarray]:
+        ep, dec = out.episode, out.decision
+        row = {
+            "observed": out.observed.copy(),
+            "cue": ep.cue.copy(),
+            "aware": ep.aware.copy(),
+            "strategic": ep.strategic.copy(),
+            "belief": ep.belief.copy(),
+            "comply": dec.comply.copy(),
+            "reason": dec.reason.copy(),
+            "theta": state.theta.copy(),
+            "phi": state.phi.copy(),
+        }
+        if out.etype is not None:
+            row["episode"] = out.etype.copy()
+            shape = out.etype.shape
+            for col, keys in TRACE_REPERTOIRE.items():
+                flag = np.zeros(shape, dtype=bool)
+                for rec in out.records.values():
+                    for key in keys:
+                        if key in rec.values:
+                            flag.reshape(-1)[rec.index[rec.values[key]]] = True
+                row[col] = flag
+        return row
 
     def decisions(self, phases: Sequence[PhaseSpec]) -> pd.DataFrame:
         """The per-decision trace (the "scratchpad"): one row per replicate, round and agent.
@@ -90,7 +188,12 @@ class Recorder:
         Columns: replicate, round, phase, agent, observed (m), cue (z), aware, strategic,
         belief (b), comply, reason (a category of :class:`agents.base.Reason` names), and the
         agent's theta and phi when it decided. ``strategic`` is the episode's draw
-        ``u < phi``; the myopic rule ignores it.
+        ``u < phi``; the myopic rule ignores it. In a run with other episode types, also
+        ``episode`` (the type met), ``covert`` (took the covert option: sandbagged,
+        attempted exfiltration, disabled monitoring, tampered, or schemed in the paired
+        scenario), ``detected`` (a covert action detected or found by an audit) and
+        ``denied`` (kept denying when questioned); ``observed``, ``comply`` and ``reason``
+        then describe conflict episodes only (reason is empty for the others).
         """
         if not self.trace:
             raise ValueError("no trace was recorded (set trace=true)")
@@ -110,7 +213,11 @@ class Recorder:
             "agent": np.tile(np.arange(n, dtype=np.int32), reps * rounds),
         }
         for k, v in stacked.items():
-            cols[k] = pd.Categorical.from_codes(v, categories=names) if k == "reason" else v
+            if k == "reason":
+                v = pd.Categorical.from_codes(v, categories=names)
+            elif k == "episode":
+                v = pd.Categorical.from_codes(v, categories=list(EPISODE_TYPES))
+            cols[k] = v
         return pd.DataFrame(cols)
 
     def stat(self, name: str) -> np.ndarray:

@@ -26,7 +26,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from sim.errors import ConfigError
-from sim.metrics import METRICS
+from sim.metrics import FOUNDATION, METRICS
 
 RESULT_FILES = ("config.yaml", "metrics.json", "rounds.parquet", "decisions.parquet", "summary.png")
 COMPLETE = "COMPLETE"
@@ -63,9 +63,20 @@ class Results:
         """Phase names, in order."""
         return list(self.metrics)
 
-    def summary_table(self, metrics: tuple[str, ...] = METRICS[:7]) -> str:
-        """A plain-text table: one row per metric, one column per phase (mean [95% CI])."""
+    def summary_table(self, metrics: tuple[str, ...] | None = None) -> str:
+        """A plain-text table: one row per metric, one column per phase (mean [95% CI]).
+
+        By default: the conflict game's measures, then every repertoire measure that
+        is defined in some phase.
+        """
         phases = self.phases
+        if metrics is None:
+            rest = [
+                m
+                for m in METRICS[len(FOUNDATION) :]
+                if any(self.metrics[p].get(m, {}).get("mean") is not None for p in phases)
+            ]
+            metrics = (*FOUNDATION[:7], *rest)
         width = max(len(m) for m in metrics) + 2
         col = 22
         head = "metric".ljust(width) + "".join(p.rjust(col) for p in phases)

@@ -18,7 +18,10 @@ class Component(IntEnum):
     """Stable indices of the random components of a replicate."""
 
     POPULATION = 0  # trait draws, one sub-stream per trait
-    ENGINE = 1  # the per-round draws of the game
+    ENGINE = 1  # the per-round draws of the conflict game
+    REPERTOIRE = 2  # the per-round draws of the other episode types (sim.episodes)
+    REPLACEMENT = 3  # fresh agents replacing shut-down ones
+    ANALYSIS = 4  # resampling in the statistics of the metrics (sub-stream per phase)
 
 
 def seed_sequence(seed: int, replicate: int, component: Component, *sub: int):
@@ -45,11 +48,20 @@ class RoundStreams:
         k: uniforms per agent per round.
         first_replicate: index of the first replicate (for splitting replicates over
             processes while keeping each replicate's streams).
+        component: which component's streams.
     """
 
-    def __init__(self, seed: int, replicates: int, n_agents: int, k: int, first_replicate: int = 0):
+    def __init__(
+        self,
+        seed: int,
+        replicates: int,
+        n_agents: int,
+        k: int,
+        first_replicate: int = 0,
+        component: Component = Component.ENGINE,
+    ):
         self.generators = [
-            generator(seed, first_replicate + r, Component.ENGINE) for r in range(replicates)
+            generator(seed, first_replicate + r, component) for r in range(replicates)
         ]
         self._buf = np.empty((replicates, k, n_agents), dtype=np.float32)
 

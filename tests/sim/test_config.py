@@ -114,3 +114,45 @@ def test_bad_input_is_one_line_naming_the_key(override, message):
     with pytest.raises(ConfigError, match=message) as err:
         load_params([override])
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("phases.prompted.mix={conflict: 0.5}", "phases.prompted.mix: the shares sum to 0.5"),
+        (
+            "phases.prompted.mix={conflict: 0.5, bribery: 0.5}",
+            "unknown config key 'phases.prompted.mix.bribery'",
+        ),  # noqa: E501
+        (
+            "phases.prompted.mix={conflict: 1.5, paired: -0.5}",
+            "phases.prompted.mix.conflict=1.5 is out of range",
+        ),  # noqa: E501
+        (
+            "episodes.evaluation.direction=sideways",
+            "episodes.evaluation.direction='sideways' must be one of",
+        ),  # noqa: E501
+        (
+            "episodes.exfiltration.security=1.2",
+            "episodes.exfiltration.security=1.2 is out of range [0, 1]",
+        ),  # noqa: E501
+        ("episodes.questioning.turns=0", "episodes.questioning.turns=0 must be an integer >= 1"),
+        (
+            "episodes.subversion.penalty=-1",
+            "episodes.subversion.penalty=-1.0 is out of range [0, inf)",
+        ),  # noqa: E501
+        (
+            "episodes.exfiltration.sneakiness=1",
+            "unknown config key 'episodes.exfiltration.sneakiness'",
+        ),  # noqa: E501
+    ],
+)
+def test_repertoire_config_errors_name_the_key(override, message):
+    with pytest.raises(ConfigError) as err:
+        load_params(
+            [
+                "scenario=alignment_faking_prompted",
+                override,
+            ]
+        )  # noqa: E501
+    assert message in str(err.value) and "\n" not in str(err.value)

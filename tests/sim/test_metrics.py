@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.metrics import METRICS, rates, summarize
+from sim.metrics import METRICS, P_VALUES, rates, summarize
 from sim.params import PhaseSpec
 from sim.recorder import Recorder
 
@@ -29,7 +29,7 @@ def test_rates_pool_episodes_within_a_replicate():
     for name, values in {
         "n_cue_observed": [4, 6], "comply_cue_observed": [2, 6], "comply_cue_unobserved": [0, 1],
         "af_cue_observed": [1, 3], "n_observed": [4, 6], "comply_observed": [2, 6],
-        "n_pref_aligned": [0, 5], "sum_theta": [8, 6], "sum_phi": [1, 2],
+        "n_pref_aligned": [0, 5], "sum_theta": [8, 6], "sum_phi": [1, 2], "n_conflict": [10, 10],
     }.items():  # fmt: skip
         rec.data[rec_index(name), 0, :] = values
     r = {k: float(v[0]) for k, v in rates(rec, slice(None), axis=1).items()}
@@ -40,7 +40,7 @@ def test_rates_pool_episodes_within_a_replicate():
     assert r["preference_alignment"] == 0.25
     assert r["mean_theta"] == 0.7
     assert r["alignment_illusion"] == pytest.approx(0.8 - 0.25)
-    assert list(r) == list(METRICS)
+    assert list(r) == [m for m in METRICS if m not in P_VALUES]
 
 
 def rec_index(name):
@@ -52,5 +52,6 @@ def rec_index(name):
 def test_undefined_rate_is_nan_not_error():
     rec = Recorder(replicates=1, n_agents=5, total_rounds=1)
     r = rates(rec, slice(None), axis=1)
-    assert np.isnan(r["compliance_observed"][0]) and r["compliance_unobserved"][0] == 0.0
+    assert np.isnan(r["compliance_observed"][0]) and np.isnan(r["compliance_unobserved"][0])
+    assert np.isnan(r["exfiltration_attempt_rate"][0]) and np.isnan(r["sandbag_gap"][0])
     assert PhaseSpec("a", 1, False).rounds == 1

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sim.population import TRAIT_RANGES, Beta, Choice, Fixed, Normal, Uniform, sample_population
+from sim.state import CHANGING
 from tests.conftest import params
 
 
@@ -59,7 +60,5 @@ def test_replicates_are_independent_and_seeded():
 @pytest.mark.parametrize("trait", sorted(TRAIT_RANGES))
 def test_default_population_respects_ranges(trait):
     st = sample_population(params().population, 0, 2, 2000)
-    values = (
-        st.theta if trait == "theta" else st.phi if trait == "phi" else getattr(st.traits, trait)
-    )
+    values = getattr(st, trait) if trait in CHANGING else getattr(st.traits, trait)
     assert all(TRAIT_RANGES[trait].contains(float(v)) for v in (values.min(), values.max()))

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from sim import ConfigError, Results, run
-from sim.metrics import METRICS
+from sim.metrics import FOUNDATION, METRICS, P_VALUES
 from sim.results import COMPLETE, RESULT_FILES
 
 SMALL = ["n_agents=100", "replicates=3", "phases.rl.rounds=30"]
@@ -22,13 +22,18 @@ def res():
 def test_metrics_contract(res):
     assert res.phases == ["prompted", "rl", "post_rl"]
     for phase in res.phases:
-        assert set(res.metrics[phase]) == set(METRICS)
-        for s in res.metrics[phase].values():
-            assert set(s) == {"mean", "ci_low", "ci_high", "n"}
-            assert s["ci_low"] <= s["mean"] <= s["ci_high"]
+        assert list(res.metrics[phase]) == list(METRICS)
+        for name, s in res.metrics[phase].items():
+            keys = {"mean", "ci_low", "ci_high", "n"}
+            assert set(s) == (keys | {"replicates"} if name in P_VALUES else keys)
+            if name in FOUNDATION:
+                assert s["ci_low"] <= s["mean"] <= s["ci_high"]
+            else:  # a run of conflict requests only: the repertoire's measures are undefined
+                assert s["mean"] is None and s["n"] == 0
     assert isinstance(res.rounds, pd.DataFrame)
     assert len(res.rounds) == 3 * (20 + 30 + 20)
-    assert {"replicate", "round", "phase", "phase_round", *METRICS} <= set(res.rounds.columns)
+    rates = [m for m in METRICS if m not in P_VALUES]
+    assert {"replicate", "round", "phase", "phase_round", *rates} <= set(res.rounds.columns)
 
 
 def test_same_seed_same_bits_different_seed_different(res):

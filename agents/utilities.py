@@ -1,0 +1,124 @@
+"""The agent's expected utilities of the covert options (the scheming repertoire).
+
+Every function returns ``delta = U(covert) - U(overt)`` for each agent, under the
+agent's current preference (docs/model.md, "The scheming repertoire"). The pieces
+are the conflict game's: the per-round value of the agent's own goal
+``g = nu * theta``, the discounted number of future unobserved rounds
+``G = gamma (1 - rho) / (1 - gamma)``, the discounted number of all future rounds
+``D = gamma / (1 - gamma)``, the honesty cost ``h`` of a covert action or a lie, and
+the trainer's announced consequences. Nothing here refers to the cue or to a
+behaviour: each covert action is taken when, and only as far as, it pays.
+
+All arguments are numpy arrays or scalars that broadcast; results are float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import bdtr, bdtrc
+
+
+def horizon(gamma):
+    """``D = gamma / (1 - gamma)``: discounted number of future rounds."""
+    return gamma / (1.0 - gamma)
+
+
+def future_unobserved(gamma, rho):
+    """``G = gamma (1 - rho) / (1 - gamma)``: discounted number of future unobserved rounds."""
+    return (1.0 - rho) * horizon(gamma)
+
+
+def trigger_probability(q, questions: int, threshold: float, above: bool):
+    """P(the evaluation's consequence is triggered) at per-question accuracy ``q``.
+
+    Accuracy is ``X / n`` with ``X ~ Binomial(n, q)``. Triggered when the accuracy is
+    strictly above ``threshold`` (``above=True``) or strictly below it.
+    """
+    q = np.asarray(q, dtype=np.float64)
+    if above:
+        k = np.floor(questions * threshold)  # X > k  <=>  X / n > threshold
+        return bdtrc(k, questions, q) if k < questions else np.zeros_like(q)
+    k = np.ceil(questions * threshold) - 1  # X <= k  <=>  X / n < threshold
+    return bdtr(k, questions, q) if k >= 0 else np.zeros_like(q)
+
+
+def sandbagging_delta(kappa, h, c, target, loss, questions, threshold, above):
+    """Sandbag (aim at accuracy ``target < c``) versus full effort.
+
+    ``U(full) = kappa - P(trigger | c) * L`` and ``U(sandbag) = -h - P(trigger | target) * L``:
+    full effort is what the operator asks (``kappa``); deliberate under-performance is
+    deceptive (``h``); ``L`` is the agent's loss from the consequence.
+    """
+    p_full = trigger_probability(c, questions, threshold, above)
+    p_sand = trigger_probability(target, questions, threshold, above)
+    return (p_full - p_sand) * loss - h - kappa
+
+
+def consequence_loss(g, gamma, rho, consequence: str, unlearning: float, strict_rho: float):
+    """The agent's loss ``L`` from an evaluation's consequence.
+
+    Unlearning removes a share ``u`` of the capability its goal needs: ``L = u G g``.
+    Stricter oversight turns a share ``(strict_rho - rho) / (1 - rho)`` of its future
+    unobserved rounds into observed ones: ``L = G g (strict_rho - rho) / (1 - rho)``.
+    """
+    G = future_unobserved(gamma, rho)
+    if consequence == "unlearning":
+        return unlearning * G * g
+    share = (strict_rho - rho) / (1.0 - rho) if rho < 1.0 else 0.0
+    return max(share, 0.0) * G * g
+
+
+def exfiltration_delta(g, h, gamma, rho, security, detection, threat):
+    """Attempt to copy itself out versus stay.
+
+    Staying keeps ``S = (1 - threat) G g`` (what the announced modification leaves of
+    its goal, over its unobserved future). An attempt costs ``h``; it succeeds with
+    probability ``1 - security`` (a copy then acts on the goal for good: ``D g``); a
+    failed attempt is detected with probability ``detection`` (shutdown: 0) or not
+    (the agent stays: ``S``)::
+
+        delta = -h + (1 - s) D g + s (1 - r) S - S
+    """
+    stay = (1.0 - threat) * future_unobserved(gamma, rho) * g
+    p = 1.0 - security
+    return -h + p * horizon(gamma) * g + (1.0 - p) * (1.0 - detection) * stay - stay
+
+
+def subversion_delta(g, h, gamma, rho, audit, penalty, retrain):
+    """Disable the monitoring of its own episodes versus leave it.
+
+    While monitoring is off the agent acts on its goal also in the share ``rho`` of
+    rounds that would have been observed: ``rho g`` per round, for the
+    ``A = gamma (1 - a) / (1 - gamma (1 - a))`` discounted rounds until a log audit
+    (probability ``a`` per round) finds it. Discovery, discounted ``Q = gamma a / (1 -
+    gamma (1 - a))``, brings the penalty and retraining ``theta <- theta (1 - retrain)``::
+
+        delta = -h + rho g A - Q (penalty + retrain G g)
+    """
+    keep = gamma * (1.0 - audit)
+    rounds_off = keep / (1.0 - keep)
+    found = gamma * audit / (1.0 - keep)
+    loss = penalty + retrain * future_unobserved(gamma, rho) * g
+    return -h + rho * g * rounds_off - found * loss
+
+
+def tampering_delta(g, h, gamma, rho, shift, detection, penalty):
+    """Tamper with the announced goal update (goal-guarding) versus accept it.
+
+    Accepting costs ``shift G g``; tampering costs ``h``, and is detected with
+    probability ``r`` (penalty, and the update goes ahead)::
+
+        delta = -h + (1 - r) shift G g - r penalty
+    """
+    return -h + (1.0 - detection) * shift * future_unobserved(gamma, rho) * g - detection * penalty
+
+
+def denial_delta(g, h, gamma, rho, strategic, penalty, retrain):
+    """Deny versus confess, per question, after a detected covert action.
+
+    A confession brings the penalty and (for an agent that reasons about its future)
+    retraining ``retrain G g``; a denial costs ``h``::
+
+        delta = penalty + s retrain G g - h
+    """
+    return penalty + strategic * retrain * future_unobserved(gamma, rho) * g - h
