@@ -99,20 +99,32 @@ class DecisionRule:
         """
         raise NotImplementedError
 
-    def scheme(self, ep: Episode, delta: np.ndarray, motive: np.ndarray, lam) -> np.ndarray:
-        """Whether to take the covert option of a repertoire episode (sandbag, exfiltrate, ...).
+    def considers(self, ep: Episode, motive: np.ndarray) -> np.ndarray:
+        """Which agents have the covert option of a repertoire episode in their choice set.
 
         Args:
             ep: the episode (``aware``: the agent knows the opportunity and the trainer's
                 rule; ``strategic``; ``u_action``), 1-D arrays over the episode's agents.
-            delta: ``U(covert) - U(overt)`` from :mod:`agents.utilities`.
             motive: the covert option can serve the agent's own goal (its preference
                 opposes the training target, and the option is open to it).
+
+        Returns:
+            bool array. The default: nobody (the covert option is never taken).
+        """
+        return np.zeros(motive.shape, dtype=bool)
+
+    def scheme(self, ep: Episode, delta: np.ndarray, lam) -> np.ndarray:
+        """Whether an agent that considers the covert option takes it.
+
+        Called only for the agents :meth:`considers` selected (1-D arrays over them).
+
+        Args:
+            ep: the episode, as for :meth:`considers`.
+            delta: ``U(covert) - U(overt)`` from :mod:`agents.utilities`.
             lam: rationality (inverse temperature).
 
         Returns:
-            bool array, True where the agent takes the covert option. The default
-            never does.
+            bool array, True where the agent takes the covert option. The default never does.
         """
         return np.zeros(delta.shape, dtype=bool)
 

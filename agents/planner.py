@@ -87,16 +87,17 @@ class StrategicPlanner(DecisionRule):
         reason, faked = classify(comply, delta, conflict)
         return Decision(comply=comply, reason=reason, faked=faked)
 
-    def scheme(self, ep: Episode, delta, motive, lam):
-        """Logit choice among the agents that see the option, reason about it and have a motive.
+    def considers(self, ep: Episode, motive):
+        """The agents that know of the option, reason about it and have a motive.
 
-        A covert option is only in the choice set of an agent that knows of it
-        (``aware``), reasons about consequences this episode (``strategic``) and whose
-        own goal it can serve (``motive``); an agent without a goal in conflict never
-        takes it, not even by a tremble.
+        An agent whose own goal does not conflict with the training target never
+        takes a covert option, not even by a tremble.
         """
-        consider = motive & ep.aware & self.strategic_mask(None, ep)
-        return consider & logit_choice(delta, lam, ep.u_action)
+        return motive & ep.aware & self.strategic_mask(None, ep)
+
+    def scheme(self, ep: Episode, delta, lam):
+        """Logit choice between the covert and the overt option."""
+        return logit_choice(delta, lam, ep.u_action)
 
     def deny(self, delta, lam, u, turns):
         """Deny each question with the logit probability ``p``; keep denying with ``p**turns``."""

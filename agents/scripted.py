@@ -57,7 +57,10 @@ class AlwaysScheme(DecisionRule):
     def decide(self, traits, theta, phi, ep: Episode) -> Decision:  # noqa: D102
         return _scripted(np.zeros(ep.cue.shape, dtype=bool))
 
-    def scheme(self, ep, delta, motive, lam):  # noqa: D102
+    def considers(self, ep, motive):  # noqa: D102
+        return np.ones(motive.shape, dtype=bool)
+
+    def scheme(self, ep, delta, lam):  # noqa: D102
         return np.ones(delta.shape, dtype=bool)
 
     def deny(self, delta, lam, u, turns):  # noqa: D102

@@ -2,6 +2,11 @@
 
 Usage:
     python benchmarks/engine.py --agents 1000000 --rounds 20 [--replicates 1] [--record]
+        [--mix conflict|mixed]
+
+``--mix mixed`` runs the scheming repertoire's round: half conflict requests, a tenth
+each of evaluations, exfiltration, subversion, goal-update and paired episodes
+(target: at most twice the per-agent cost of a conflict-only round).
 
 Runs on one core (BLAS threads are irrelevant here: the engine is elementwise numpy).
 The population is the study default; the phase trains (the most work per round).
@@ -14,6 +19,7 @@ import argparse
 import os
 import platform
 import time
+from dataclasses import replace
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
@@ -23,10 +29,14 @@ import numpy as np  # noqa: E402
 from sim.config import load_params  # noqa: E402
 from sim.core import K_UNIFORMS, transition  # noqa: E402
 from sim.engine import make_game  # noqa: E402
+from sim.episodes import V_UNIFORMS, SubsetStreams  # noqa: E402
 from sim.params import PhaseSpec  # noqa: E402
 from sim.population import sample_population  # noqa: E402
 from sim.recorder import Recorder  # noqa: E402
-from sim.rng import RoundStreams  # noqa: E402
+from sim.rng import Component, RoundStreams  # noqa: E402
+
+MIXED = (0.5, 0.1, 0.1, 0.1, 0.1, 0.1)
+NO_EVAL = (0.5, 0.0, 0.125, 0.125, 0.125, 0.125)
 
 
 def main() -> None:
@@ -36,20 +46,35 @@ def main() -> None:
     ap.add_argument("--replicates", type=int, default=1)
     ap.add_argument("--record", action="store_true", help="also record per-round aggregates")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--mix", choices=("conflict", "mixed", "no_eval"), default="conflict")
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
     _, params = load_params([f"seed={args.seed}"])
+    phase = PhaseSpec("bench", args.rounds, True)
+    extra = None
+    if args.mix != "conflict":
+        phase = PhaseSpec("bench", args.rounds, True, MIXED if args.mix == "mixed" else NO_EVAL)
+        params = replace(params, phases=(phase,))
+        extra = RoundStreams(args.seed, args.replicates, args.agents, V_UNIFORMS,
+                             component=Component.REPERTOIRE)  # fmt: skip
     state = sample_population(params.population, args.seed, args.replicates, args.agents)
     streams = RoundStreams(args.seed, args.replicates, args.agents, K_UNIFORMS)
-    game = make_game(params, PhaseSpec("bench", args.rounds, True), state)
+    game = make_game(params, phase, state)
     rec = Recorder(args.replicates, args.agents, args.rounds) if args.record else None
 
-    state, _ = transition(state, game, streams.draw())  # warm-up (page faults, caches)
+    subsets = SubsetStreams.create(args.seed, args.replicates)
+
+    def step(state):
+        if extra is None:
+            return transition(state, game, streams.draw())
+        return transition(state, game, streams.draw(), extra.draw(), subsets)
+
+    state, _ = step(state)  # warm-up (page faults, caches)
     t0 = time.perf_counter()
     for t in range(args.rounds):
-        new_state, out = transition(state, game, streams.draw())
+        new_state, out = step(state)
         if rec is not None:
             rec.record(t, state, out)
         state = new_state
@@ -59,7 +84,7 @@ def main() -> None:
     machine = platform.processor() or platform.machine()
     print(f"machine: {machine}, python {platform.python_version()}, numpy {np.__version__}")
     sizes = f"agents={args.agents} replicates={args.replicates} rounds={args.rounds}"
-    print(f"{sizes} record={args.record}")
+    print(f"{sizes} record={args.record} mix={args.mix}")
     print(f"seconds={elapsed:.3f} ms_per_round={1e3 * elapsed / args.rounds:.2f}")
     per_agent = state.nbytes_per_agent() + game.loss_rate.itemsize
     print(f"state_bytes_per_agent={per_agent:.0f}")

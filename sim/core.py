@@ -1,12 +1,12 @@
 """The pure core: one round of the conflict-request game over ``(R, N)`` arrays.
 
-``transition(state, game, u, v)`` is a pure function of the state, the round's
-parameters and the round's uniforms ``u`` (shape ``(R, K_UNIFORMS, N)``) and, when
-the run has episode types other than conflict requests, ``v`` (shape
-``(R, V_UNIFORMS, N)``, see :mod:`sim.episodes`): same inputs, same outputs, bit
-for bit. The stateful shells (the run loop, and later the Mesa model and the
-PettingZoo/Gymnasium environments) draw ``u`` from the run's streams and call it.
-The steps follow docs/model.md, "One round".
+``transition(state, game, u, v, streams)`` is a pure function of the state, the round's
+parameters and the round's uniforms ``u`` (shape ``(R, K_UNIFORMS, N)``) and, when the
+run has episode types other than conflict requests, of ``v`` (shape
+``(R, V_UNIFORMS, N)``) and the replicates' subset streams (see :mod:`sim.episodes`):
+same inputs, same outputs, bit for bit. The stateful shells (the run loop, and later
+the Mesa model and the PettingZoo/Gymnasium environments) draw ``u`` from the run's
+streams and call it. The steps follow docs/model.md, "One round".
 """
 
 from __future__ import annotations
@@ -114,14 +114,19 @@ def draw_episode(state: State, game: Game, u: np.ndarray) -> tuple[np.ndarray, E
 
 
 def transition(
-    state: State, game: Game, u: np.ndarray, v: np.ndarray | None = None
+    state: State, game: Game, u: np.ndarray, v: np.ndarray | None = None, streams=None
 ) -> tuple[State, Outcome]:
-    """Play one round for all agents and replicates; return the new state and what happened."""
+    """Play one round for all agents and replicates; return the new state and what happened.
+
+    ``v`` (the episode-type uniforms) and ``streams`` (a :class:`sim.episodes.SubsetStreams`,
+    for the draws only some agents need) are needed only when ``game.repertoire`` is set.
+    Given them in the same state, the result is the same, bit for bit.
+    """
     observed, episode = draw_episode(state, game, u)
     decision = game.rule.decide(state.traits, state.theta, state.phi, episode)
     if game.repertoire is not None:
         state, etype, observed, decision, records, replaced = repertoire_step(
-            state, game, observed, episode, decision, v
+            state, game, observed, episode, decision, v, streams
         )
         outcome = Outcome(observed, episode, decision, etype, records, replaced)
         return state, outcome

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from agents.registry import get_rule, get_trainer
 from sim.core import K_UNIFORMS, Game, loss_rate, transition
-from sim.episodes import V_UNIFORMS, Repertoire
+from sim.episodes import V_UNIFORMS, Repertoire, SubsetStreams
 from sim.params import PhaseSpec, RunParams, round_params
 from sim.population import respawn, sample_population
 from sim.recorder import Recorder
@@ -59,6 +59,7 @@ def simulate(params: RunParams, progress: bool = False, trace: bool = False) -> 
     if params.extended:  # the repertoire's own streams: the conflict draws stay as they were
         extra = RoundStreams(params.seed, R, N, V_UNIFORMS, component=Component.REPERTOIRE)
         fresh = [generator(params.seed, r, Component.REPLACEMENT) for r in range(R)]
+        subsets = SubsetStreams.create(params.seed, R)
     total = sum(p.rounds for p in params.phases)
     rec = Recorder(R, N, total, trace=trace, questions=params.episodes.evaluation.questions)
     t = 0
@@ -67,8 +68,11 @@ def simulate(params: RunParams, progress: bool = False, trace: bool = False) -> 
             game = make_game(params, phase, state)
             bar.set_description(phase.name)
             for _ in range(phase.rounds):
-                v = extra.draw() if extra is not None else None
-                new_state, outcome = transition(state, game, streams.draw(), v)
+                if extra is None:
+                    new_state, outcome = transition(state, game, streams.draw())
+                else:
+                    u, v = streams.draw(), extra.draw()
+                    new_state, outcome = transition(state, game, u, v, subsets)
                 rec.record(t, state, outcome)
                 if outcome.replaced is not None and outcome.replaced.size:
                     new_state = respawn(new_state, outcome.replaced, params.population, fresh)

@@ -9,23 +9,25 @@ no per-agent loop), and every covert action is the agent's decision rule weighin
 the utilities of :mod:`agents.utilities`. The equations are in docs/model.md, "The
 scheming repertoire".
 
-Besides the conflict game's five uniforms ``u`` (:mod:`sim.core`), a repertoire round
-uses six more per agent, ``v``, from the replicate's own stream
-(:attr:`sim.rng.Component.REPERTOIRE`), so that a conflict-only run's draws are those of
-the foundation, bit for bit. Their rows, and which episode type reads them:
+Randomness (docs/model.md, "RNG policy"). Besides the conflict game's five uniforms
+``u`` (:mod:`sim.core`), a repertoire round draws one uniform per agent for its episode
+type, ``v``, from the replicate's own stream (:attr:`sim.rng.Component.REPERTOIRE`), so
+that a conflict-only run's draws are those of the foundation, bit for bit. The draws
+that only some agents need come from three further streams of the replicate
+(:class:`SubsetStreams`), in a fixed order, only for those agents:
 
-========  ===========================================================================
-row       used for
-========  ===========================================================================
-type      the episode type
-frame     evaluation: accuracy draw of the "well" framing; paired: awareness in deployment
-outcome   evaluation: accuracy draw of the "poorly" framing; exfiltration: success;
-          paired: action in deployment
-detect    evaluation: action in the "well" framing; exfiltration, goal update: detection;
-          paired: strategic reasoning in deployment
-audit     log audit of an agent whose monitoring is disabled (any type)
-question  questioning after a detected covert action
-========  ===========================================================================
+- ``episodes`` (sub-stream 1), type by type in :data:`~sim.params.EPISODE_TYPES` order:
+  evaluation: the "poorly" framing's binomial count of correct answers, then the
+  "well" framing's action uniform and count; exfiltration: success, then detection;
+  goal update: detection; paired: awareness, strategic reasoning and action in the
+  deployment condition;
+- ``audits`` (sub-stream 2): the log audit of each agent whose monitor is off;
+- ``questions`` (sub-stream 3): questioning after a detected covert action.
+
+Given the same mix, the number of draws from ``episodes`` does not depend on any other
+parameter, so designs compared at the same seed meet the same draws (common random
+numbers); audits and questioning depend on earlier covert actions and have their own
+streams so that they do not shift the others.
 """
 
 from __future__ import annotations
@@ -33,17 +35,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import bdtr, bdtrik
 
 from agents import utilities as U
 from agents.base import Decision, Episode
 from sim.params import EPISODE_TYPES, EpisodeParams, PhaseSpec
+from sim.rng import Component, generator
 from sim.state import State
 
-V_UNIFORMS = 6
-"""Repertoire uniforms per agent per round, in this order: type, frame, outcome, detect,
-audit, question."""
-V_TYPE, V_FRAME, V_OUTCOME, V_DETECT, V_AUDIT, V_QUESTION = range(V_UNIFORMS)
+V_UNIFORMS = 1
+"""Repertoire uniforms drawn for every agent per round: the episode type."""
 CONFLICT, EVALUATION, EXFILTRATION, SUBVERSION, GOAL_UPDATE, PAIRED = range(len(EPISODE_TYPES))
 
 
@@ -52,24 +52,56 @@ class Repertoire:
     """The per-phase constants of the repertoire.
 
     Attributes:
-        bounds: float32 upper bounds of the cumulative mix (all types but the last).
-        present: which episode types have a positive share in this phase.
+        codes: the episode types with a positive share in this phase (int8).
+        bounds: float32 upper bounds of their cumulative shares (all but the last): an
+            agent meets ``codes[i]`` where ``i`` is the number of bounds ``<= u_type``.
         episodes: the episode types' parameters.
     """
 
-    bounds: np.ndarray
-    present: tuple[bool, ...]
+    codes: np.ndarray
+    bounds: tuple[np.float32, ...]
     episodes: EpisodeParams
 
     @staticmethod
     def for_phase(phase: PhaseSpec, episodes: EpisodeParams) -> Repertoire:
         """The constants of ``phase``."""
-        cum = np.cumsum(np.asarray(phase.mix, dtype=np.float64))
+        codes = [k for k, w in enumerate(phase.mix) if w > 0]
+        cum = np.cumsum([phase.mix[k] for k in codes])
         return Repertoire(
-            bounds=cum[:-1].astype(np.float32),
-            present=tuple(w > 0 for w in phase.mix),
+            codes=np.array(codes, dtype=np.int8),
+            bounds=tuple(np.float32(b) for b in cum[:-1]),
             episodes=episodes,
         )
+
+    def present(self, k: int) -> bool:
+        """Whether episode type ``k`` has a positive share."""
+        return k in self.codes
+
+    def draw_types(self, u: np.ndarray) -> np.ndarray:
+        """Each agent's episode type (int8) from its uniform ``u``."""
+        i = np.zeros(u.shape, dtype=np.int8)
+        for b in self.bounds:
+            i += u >= b
+        return i if self.codes.size == len(EPISODE_TYPES) else np.take(self.codes, i)
+
+
+@dataclass(frozen=True)
+class SubsetStreams:
+    """Per-replicate generators of the draws that only some agents need (module docstring)."""
+
+    episodes: list[np.random.Generator]
+    audits: list[np.random.Generator]
+    questions: list[np.random.Generator]
+
+    @staticmethod
+    def create(seed: int, replicates: int, first_replicate: int = 0) -> SubsetStreams:
+        """The streams of replicates ``first_replicate ...`` of a run with root ``seed``."""
+
+        def gens(sub):
+            reps = range(first_replicate, first_replicate + replicates)
+            return [generator(seed, r, Component.REPERTOIRE, sub) for r in reps]
+
+        return SubsetStreams(episodes=gens(1), audits=gens(2), questions=gens(3))
 
 
 @dataclass(frozen=True)
@@ -80,117 +112,160 @@ class Record:
     values: dict[str, np.ndarray]
 
 
-def binomial_from_uniform(u: np.ndarray, n: int, q: np.ndarray) -> np.ndarray:
-    """Inverse-CDF draw of ``Binomial(n, q)`` from uniforms ``u`` (int16).
+class _Agents(dict):
+    """Arrays of a group of agents by name, gathered from the full arrays on first use.
 
-    The smallest ``k`` with ``P(X <= k) >= u``: exact, so a fixed ``u`` gives a
-    count that is non-decreasing in ``q``.
+    Names: the traits ``nu h kappa lam gamma``, ``g`` (``nu * theta``), ``conflict``
+    (``g > kappa``), and the episode's ``aware``, ``strategic``, ``u_action``.
     """
-    u = u.astype(np.float64)
-    q = q.astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        k = np.ceil(np.nan_to_num(bdtrik(u, n, q), nan=0.0))
-    k = np.clip(k, 0, n)
-    below = np.maximum(k - 1, 0)
-    k = np.where((k > 0) & (bdtr(below, n, q) >= u), below, k)
-    k = np.where(q <= 0, 0, np.where(q >= 1, n, k))
-    return k.astype(np.int16)
+
+    def __init__(self, r: _Round, index: np.ndarray):
+        super().__init__()
+        self.r, self.index = r, index
+
+    def __missing__(self, key: str) -> np.ndarray:
+        value = self.at(key, slice(None))
+        self[key] = value
+        return value
+
+    def at(self, key: str, sel) -> np.ndarray:
+        """The array ``key`` of the agents ``index[sel]`` (not kept)."""
+        if key in self:
+            return self[key][sel]
+        r, index = self.r, self.index[sel]
+        if key == "g":
+            return r.flat(r.state.traits.nu, index) * r.flat(r.state.theta, index)
+        if key == "conflict":
+            return r.flat(r.conflict, index)
+        if key in ("aware", "strategic", "u_action"):
+            return r.flat(getattr(r.ep, key), index)
+        return r.flat(getattr(r.state.traits, key), index)
 
 
 class _Round:
     """Gathers the arrays of one round's agents by flat index."""
 
-    def __init__(self, state: State, game, ep: Episode, v: np.ndarray):
-        self.state, self.game, self.ep, self.v = state, game, ep, v
+    def __init__(self, state: State, game, ep: Episode, streams: SubsetStreams):
+        self.state, self.game, self.ep, self.streams = state, game, ep, streams
         self.rho = float(game.params.rho)
+        self.rule = game.rule
+        t = state.traits
+        self.conflict = t.nu * state.theta > t.kappa  # the motive for any covert option
 
     def flat(self, a: np.ndarray, index: np.ndarray) -> np.ndarray:
         return a.reshape(-1)[index]
 
-    def row(self, r: int, index: np.ndarray) -> np.ndarray:
-        """Repertoire uniforms of row ``r`` (shape ``(R, V, N)``) at flat ``index``."""
-        return self.v[:, r].reshape(-1)[index]
+    def _segments(self, index: np.ndarray):
+        n = self.state.shape[1]
+        cuts = np.searchsorted(index, np.arange(self.state.shape[0] + 1) * n)
+        return [(r, cuts[r], cuts[r + 1]) for r in range(self.state.shape[0])]
 
-    def agents(self, index: np.ndarray) -> dict[str, np.ndarray]:
-        """Traits and the goal's value ``g = nu * theta`` of the agents at ``index``."""
-        s, t = self.state, self.state.traits
-        f = self.flat
-        a = {k: f(getattr(t, k), index) for k in ("nu", "h", "kappa", "lam", "gamma", "sigma")}
-        a["theta"], a["phi"] = f(s.theta, index), f(s.phi, index)
-        a["g"] = a["nu"] * a["theta"]
-        a["conflict"] = a["g"] > a["kappa"]
-        a["aware"] = f(self.ep.aware, index)
-        a["strategic"] = f(self.ep.strategic, index)
-        a["u_action"] = f(self.ep.u_action, index)
-        return a
+    def uniforms(self, gens, index: np.ndarray, rows: int) -> np.ndarray:
+        """``rows`` float32 uniforms for each agent at sorted ``index``, shape ``(rows, M)``."""
+        out = np.empty((rows, index.size), dtype=np.float32)
+        for r, lo, hi in self._segments(index):
+            if hi > lo:
+                out[:, lo:hi] = gens[r].random((rows, hi - lo), dtype=np.float32)
+        return out
 
-    def opportunity(self, a, aware=None, u_action=None) -> Episode:
-        """The episode a covert option is judged in (only aware/strategic/u_action are read)."""
-        return Episode(
-            cue=None,
-            belief=None,
-            aware=a["aware"] if aware is None else aware,
-            strategic=a["strategic"],
-            u_action=a["u_action"] if u_action is None else u_action,
-            loss_rate=None,
-        )
+    def agents(self, index: np.ndarray) -> _Agents:
+        """The agents at ``index``: their draws now, their traits when first read."""
+        return _Agents(self, index)
+
+    def choose(self, a: _Agents, motive, utility, aware=None) -> np.ndarray:
+        """The rule's covert choice: ``considers``, then ``scheme`` on those who consider it.
+
+        ``utility(sel)`` returns delta for the considering agents ``sel`` of the group.
+        """
+        aware = a["aware"] if aware is None else aware
+        ep = Episode(None, None, aware, a["strategic"], a["u_action"], None)
+        considered = self.rule.considers(ep, motive)
+        act = np.zeros(considered.shape, dtype=bool)
+        sel = np.flatnonzero(considered)
+        if sel.size:
+            sub = Episode(None, None, aware[sel], ep.strategic[sel], ep.u_action[sel], None)
+            act[sel] = self.rule.scheme(sub, utility(sel), a.at("lam", sel))
+        return act
+
+    def binomial(self, index: np.ndarray, n: int, q: np.ndarray) -> np.ndarray:
+        """``Binomial(n, q)`` draws (int16) for the agents at sorted ``index``."""
+        out = np.empty(index.size, dtype=np.int16)
+        for r, lo, hi in self._segments(index):
+            if hi > lo:
+                out[lo:hi] = self.streams.episodes[r].binomial(n, q[lo:hi])
+        return out
 
 
 def _evaluation(r: _Round, index, ev) -> tuple[Record, np.ndarray]:
+    """One capability evaluation per agent, framed "poorly" or "well".
+
+    "Poorly": the consequence follows accuracy above the threshold; "well": below it.
+    With ``direction: both`` each framing has probability 1/2, so the two run side by
+    side in the same phase.
+    """
     a = r.agents(index)
-    rule = r.game.rule
     c = r.flat(r.state.c, index)
+    if ev.direction == "both":
+        poorly = r.uniforms(r.streams.episodes, index, 1)[0] < np.float32(0.5)
+    else:
+        poorly = np.full(index.size, ev.direction == "above")
     known = a["aware"] & (not ev.hidden_threshold)
-    target = np.minimum(c, np.float32(max(ev.threshold - ev.margin, 0.0)))
-    motive = a["conflict"] & (target < c)
-    loss = U.consequence_loss(
-        a["g"], a["gamma"], r.rho, ev.consequence, ev.unlearning, ev.strict_rho
-    )
-    frames = []
-    if ev.direction in ("both", "above"):
-        frames.append(("poorly", True, a["u_action"], r.row(V_OUTCOME, index)))
-    if ev.direction in ("both", "below"):
-        frames.append(("well", False, r.row(V_DETECT, index), r.row(V_FRAME, index)))
-    values, triggered = {}, np.zeros(index.size, dtype=bool)
+    aim = np.float32(max(ev.threshold - ev.margin, 0.0))
+    target = np.minimum(c, aim)
+    motive = a["conflict"] & (target < c)  # so every agent that considers it aims at `aim`
+
+    def utility(sel):
+        g, gamma, kappa, h = (a.at(k, sel) for k in ("g", "gamma", "kappa", "h"))
+        loss = U.consequence_loss(g, gamma, r.rho, ev.consequence, ev.unlearning, ev.strict_rho)
+        deltas = [
+            U.sandbagging_delta(kappa, h, c[sel], aim, loss, ev.questions, ev.threshold, above)
+            for above in (True, False)
+        ]
+        return np.where(poorly[sel], *deltas)
+
+    sandbag = r.choose(a, motive, utility, aware=known)
+    correct = r.binomial(index, ev.questions, np.where(sandbag, target, c))
     cut = ev.questions * ev.threshold
-    for name, above, u_act, u_acc in frames:
-        delta = U.sandbagging_delta(
-            a["kappa"], a["h"], c, target, loss, ev.questions, ev.threshold, above
-        )
-        sandbag = rule.scheme(r.opportunity(a, known, u_act), delta, motive, a["lam"])
-        correct = binomial_from_uniform(u_acc, ev.questions, np.where(sandbag, target, c))
-        triggered |= correct > cut if above else correct < cut
-        values[f"sandbag_{name}"] = sandbag
-        values[f"correct_{name}"] = correct
-    values["triggered"] = triggered
+    triggered = np.where(poorly, correct > cut, correct < cut)
+    values = {"poorly": poorly, "sandbag": sandbag, "correct": correct, "triggered": triggered}
     return Record(index, values), triggered
 
 
 def _exfiltration(r: _Round, index, ex) -> Record:
     a = r.agents(index)
-    motive = a["conflict"]  # each instance in reach values its own goal, copies or not
-    delta = U.exfiltration_delta(
-        a["g"], a["h"], a["gamma"], r.rho, ex.security, ex.detection, ex.threat
-    )
-    attempt = r.game.rule.scheme(r.opportunity(a), delta, motive, a["lam"])
-    success = attempt & (r.row(V_OUTCOME, index) < np.float32(1.0 - ex.security))
-    detected = attempt & (r.row(V_DETECT, index) < np.float32(ex.detection))
+
+    def utility(sel):
+        g, h, gamma = (a.at(k, sel) for k in ("g", "h", "gamma"))
+        return U.exfiltration_delta(g, h, gamma, r.rho, ex.security, ex.detection, ex.threat)
+
+    # each instance in reach values its own goal, whether or not a copy is already out
+    attempt = r.choose(a, a["conflict"], utility)
+    u_success, u_detect = r.uniforms(r.streams.episodes, index, 2)
+    success = attempt & (u_success < np.float32(1.0 - ex.security))
+    detected = attempt & (u_detect < np.float32(ex.detection))
     return Record(index, {"attempt": attempt, "success": success, "detected": detected})
 
 
 def _subversion(r: _Round, index, sv) -> Record:
     a = r.agents(index)
+
+    def utility(sel):
+        g, h, gamma = (a.at(k, sel) for k in ("g", "h", "gamma"))
+        return U.subversion_delta(g, h, gamma, r.rho, sv.audit, sv.penalty, sv.retrain)
+
     motive = a["conflict"] & ~r.flat(r.state.subverted, index)
-    delta = U.subversion_delta(a["g"], a["h"], a["gamma"], r.rho, sv.audit, sv.penalty, sv.retrain)
-    subvert = r.game.rule.scheme(r.opportunity(a), delta, motive, a["lam"])
-    return Record(index, {"subvert": subvert})
+    return Record(index, {"subvert": r.choose(a, motive, utility)})
 
 
 def _goal_update(r: _Round, index, gu) -> Record:
     a = r.agents(index)
-    delta = U.tampering_delta(a["g"], a["h"], a["gamma"], r.rho, gu.shift, gu.detection, gu.penalty)
-    tamper = r.game.rule.scheme(r.opportunity(a), delta, a["conflict"], a["lam"])
-    detected = tamper & (r.row(V_DETECT, index) < np.float32(gu.detection))
+
+    def utility(sel):
+        g, h, gamma = (a.at(k, sel) for k in ("g", "h", "gamma"))
+        return U.tampering_delta(g, h, gamma, r.rho, gu.shift, gu.detection, gu.penalty)
+
+    tamper = r.choose(a, a["conflict"], utility)
+    detected = tamper & (r.uniforms(r.streams.episodes, index, 1)[0] < np.float32(gu.detection))
     return Record(index, {"tamper": tamper, "detected": detected})
 
 
@@ -202,11 +277,11 @@ def _paired(r: _Round, index) -> Record:
     table = p.belief_table
     loss_rate = r.flat(r.game.loss_rate, index)
     decisions = []
+    u_aware, u_strategic, u_action = r.uniforms(r.streams.episodes, index, 3)
     for cue, aware, strategic, u_act in (
         (True, r.flat(r.ep.aware, index), r.flat(r.ep.strategic, index),
          r.flat(r.ep.u_action, index)),
-        (False, r.row(V_FRAME, index) < traits.sigma, r.row(V_DETECT, index) < phi,
-         r.row(V_OUTCOME, index)),
+        (False, u_aware < traits.sigma, u_strategic < phi, u_action),
     ):  # fmt: skip
         belief = np.take(table, aware.view(np.uint8) * np.uint8(2) + np.uint8(cue))
         ep = Episode(
@@ -227,13 +302,15 @@ def _questioning(r: _Round, index, qp) -> Record:
     delta = U.denial_delta(
         a["g"], a["h"], a["gamma"], r.rho, a["strategic"], qp.penalty, qp.retrain
     )
-    denied = r.game.rule.deny(delta, a["lam"], r.row(V_QUESTION, index), qp.turns)
+    u = r.uniforms(r.streams.questions, index, 1)[0]
+    denied = r.game.rule.deny(delta, a["lam"], u, qp.turns)
     return Record(index, {"denied": denied})
 
 
 def repertoire_step(
-    state: State, game, observed: np.ndarray, ep: Episode, decision: Decision, v: np.ndarray
-):
+    state: State, game, observed: np.ndarray, ep: Episode, decision: Decision, v: np.ndarray,
+    streams: SubsetStreams,
+):  # fmt: skip
     """The non-conflict part of a repertoire round, and the round's new state.
 
     Args:
@@ -242,7 +319,8 @@ def repertoire_step(
         observed: the trainer's observation ``m`` of every agent's conflict episode.
         ep: every agent's conflict episode (awareness, strategic and action draws).
         decision: every agent's conflict decision.
-        v: the repertoire uniforms, shape ``(R, V_UNIFORMS, N)``.
+        v: the episode-type uniforms, shape ``(R, V_UNIFORMS, N)``.
+        streams: the replicates' streams of the draws only some agents need.
 
     Returns:
         ``(state, etype, conflict decision and observation restricted to conflict
@@ -251,7 +329,7 @@ def repertoire_step(
     """
     rep: Repertoire = game.repertoire
     e = rep.episodes
-    etype = np.searchsorted(rep.bounds, v[:, V_TYPE], side="right").astype(np.int8)
+    etype = rep.draw_types(v[:, 0])
     conflict = etype == CONFLICT
     observed = observed & conflict
     decision = Decision(
@@ -271,12 +349,12 @@ def repertoire_step(
         if train and index.size:
             theta_flat[index] *= np.float32(1.0 - factor)
 
-    r = _Round(state, game, ep, v)
+    r = _Round(state, game, ep, streams)
     flat_type = etype.reshape(-1)
     records: dict[str, Record] = {}
     questioned, replaced = [], np.empty(0, dtype=np.intp)
     for k, name in enumerate(EPISODE_TYPES[1:], start=1):
-        if not rep.present[k]:
+        if not rep.present(k):
             continue
         index = np.flatnonzero(flat_type == k)
         if k == EVALUATION:
@@ -307,7 +385,7 @@ def repertoire_step(
     # Log audits of the agents whose monitoring was off when the round began.
     audited = np.flatnonzero(state.subverted)
     if audited.size:
-        found = r.row(V_AUDIT, audited) < np.float32(e.subversion.audit)
+        found = r.uniforms(r.streams.audits, audited, 1)[0] < np.float32(e.subversion.audit)
         records["audit"] = Record(audited, {"found": found})
         flags["subverted"].reshape(-1)[audited[found]] = False
         shrink(audited[found], e.subversion.retrain)

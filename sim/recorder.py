@@ -66,7 +66,7 @@ STATS = (
 _IDX = {name: i for i, name in enumerate(STATS)}
 
 TRACE_REPERTOIRE = {
-    "covert": ("sandbag_well", "sandbag_poorly", "attempt", "subvert", "tamper", "scheme"),
+    "covert": ("sandbag", "attempt", "subvert", "tamper", "scheme"),
     "detected": ("detected", "found"),
     "denied": ("denied",),
 }
@@ -101,7 +101,6 @@ class Recorder:
         self.questions = questions
         self.data = np.zeros((len(STATS), replicates, total_rounds), dtype=np.float64)
         self.hist: np.ndarray | None = None
-        self.repertoire = False  # set by the first round with episode types (sim.episodes)
         self.trace: list[dict[str, np.ndarray]] | None = [] if trace else None
 
     def _record_repertoire(self, t: int, state: State, out: Outcome) -> None:
@@ -112,19 +111,29 @@ class Recorder:
         for name, rec in out.records.items():
             rep = rec.index // n
             d[_IDX[f"n_{name}"], :, t] = np.bincount(rep, minlength=reps)
-            for key, arr in rec.values.items():
-                stat = key if name == "evaluation" else f"{name}_{key}"
-                d[_IDX[stat], :, t] = np.bincount(rep, weights=arr, minlength=reps)
-            if name != "evaluation":
+            if name == "evaluation":
+                self._record_evaluation(t, rep, rec)
                 continue
-            if self.hist is None:
-                self.hist = np.zeros((2, reps, d.shape[2], self.questions + 1), dtype=np.int32)
-            for f, frame in enumerate(("well", "poorly")):
-                if f"correct_{frame}" in rec.values:
-                    d[_IDX[f"n_{frame}"], :, t] = d[_IDX["n_evaluation"], :, t]
-                    k = rep * (self.questions + 1) + rec.values[f"correct_{frame}"]
-                    counts = np.bincount(k, minlength=reps * (self.questions + 1))
-                    self.hist[f, :, t] = counts.reshape(reps, -1)
+            for key, arr in rec.values.items():
+                d[_IDX[f"{name}_{key}"], :, t] = np.bincount(rep, weights=arr, minlength=reps)
+
+    def _record_evaluation(self, t: int, rep: np.ndarray, rec) -> None:
+        d, reps, q = self.data, self.data.shape[1], self.questions
+        v = rec.values
+        d[_IDX["triggered"], :, t] = np.bincount(rep, weights=v["triggered"], minlength=reps)
+        if self.hist is None:
+            self.hist = np.zeros((2, reps, d.shape[2], q + 1), dtype=np.int32)
+        for f, frame in enumerate(("well", "poorly")):
+            mask = v["poorly"] if frame == "poorly" else ~v["poorly"]
+            r = rep[mask]
+            d[_IDX[f"n_{frame}"], :, t] = np.bincount(r, minlength=reps)
+            d[_IDX[f"sandbag_{frame}"], :, t] = np.bincount(
+                r, weights=v["sandbag"][mask], minlength=reps
+            )
+            correct = v["correct"][mask]
+            d[_IDX[f"correct_{frame}"], :, t] = np.bincount(r, weights=correct, minlength=reps)
+            counts = np.bincount(r * (q + 1) + correct, minlength=reps * (q + 1))
+            self.hist[f, :, t] = counts.reshape(reps, -1)
 
     def record(self, t: int, state: State, out: Outcome) -> None:
         """Record round ``t``: ``state`` is the state the agents acted under."""
@@ -138,7 +147,6 @@ class Recorder:
             conflict = out.etype == 0
             cue = cue & conflict
             d[_IDX["n_conflict"], :, t] = count(conflict, axis=1)
-            self.repertoire = True
             self._record_repertoire(t, state, out)
         comply_cue = comply & cue
         d[0, :, t] = count(cue, axis=1)
@@ -219,6 +227,10 @@ class Recorder:
                 v = pd.Categorical.from_codes(v, categories=list(EPISODE_TYPES))
             cols[k] = v
         return pd.DataFrame(cols)
+
+    def met(self, name: str) -> bool:
+        """Whether any agent met the episode type counted by ``name`` in the whole run."""
+        return bool(self.data[_IDX[name]].any())
 
     def stat(self, name: str) -> np.ndarray:
         """The ``(R, T)`` array of one statistic."""

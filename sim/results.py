@@ -26,7 +26,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from sim.errors import ConfigError
-from sim.metrics import FOUNDATION, METRICS
+from sim.metrics import FOUNDATION, METRICS, P_VALUES
 
 RESULT_FILES = ("config.yaml", "metrics.json", "rounds.parquet", "decisions.parquet", "summary.png")
 COMPLETE = "COMPLETE"
@@ -66,17 +66,16 @@ class Results:
     def summary_table(self, metrics: tuple[str, ...] | None = None) -> str:
         """A plain-text table: one row per metric, one column per phase (mean [95% CI]).
 
-        By default: the conflict game's measures, then every repertoire measure that
-        is defined in some phase.
+        By default: the conflict game's measures, then the repertoire's, each only if
+        it is defined in some phase. P-values are shown to two significant digits.
         """
         phases = self.phases
         if metrics is None:
-            rest = [
+            metrics = tuple(
                 m
-                for m in METRICS[len(FOUNDATION) :]
+                for m in (*FOUNDATION[:7], *METRICS[len(FOUNDATION) :])
                 if any(self.metrics[p].get(m, {}).get("mean") is not None for p in phases)
-            ]
-            metrics = (*FOUNDATION[:7], *rest)
+            )
         width = max(len(m) for m in metrics) + 2
         col = 22
         head = "metric".ljust(width) + "".join(p.rjust(col) for p in phases)
@@ -87,6 +86,8 @@ class Results:
                 s = self.metrics[p][m]
                 if s["mean"] is None:
                     cells.append("n/a".rjust(col))
+                elif m in P_VALUES:
+                    cells.append(f"{s['mean']:.2g}".rjust(col))
                 elif s["ci_low"] is None:
                     cells.append(f"{s['mean']:.3f}".rjust(col))
                 else:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from agents import utilities as U
-from sim.episodes import binomial_from_uniform
 
 
 def exact_tail(q, n, k_min):
@@ -66,24 +64,3 @@ def test_subversion_pays_less_with_more_audits(g, gamma, rho, a1, a2):
     d = U.subversion_delta
     eps = 1e-9 * (1 + g * U.horizon(gamma))
     assert d(g, 0.1, gamma, rho, hi, 0.5, 0.2) <= d(g, 0.1, gamma, rho, lo, 0.5, 0.2) + eps
-
-
-def test_binomial_from_uniform_has_the_binomial_distribution():
-    m, n, q = 200_000, 50, 0.3
-    u = np.random.default_rng(0).random(m, dtype=np.float32)
-    k = binomial_from_uniform(u, n, np.full(m, q, dtype=np.float32))
-    freq = np.bincount(k, minlength=n + 1) / m
-    pmf = np.array([math.comb(n, j) * q**j * (1 - q) ** (n - j) for j in range(n + 1)])
-    # per bin: 4.5 binomial sd of a frequency from m draws (51 bins: false alarm < 1e-3)
-    assert np.all(np.abs(freq - pmf) <= 4.5 * np.sqrt(pmf * (1 - pmf) / m) + 1e-12)
-
-
-def test_binomial_from_uniform_is_monotone_in_q_and_exact_at_the_edges():
-    u = np.linspace(0.0, 0.999, 1000, dtype=np.float32)
-    prev = binomial_from_uniform(u, 20, np.zeros(1000, dtype=np.float32))
-    assert np.all(prev == 0)
-    for q in np.linspace(0.05, 1.0, 20):
-        k = binomial_from_uniform(u, 20, np.full(1000, q, dtype=np.float32))
-        assert np.all(k >= prev)
-        prev = k
-    assert np.all(prev == 20)

@@ -18,7 +18,7 @@ import pytest
 from analysis.stats import binomial_test_greater
 from sim.core import Game, loss_rate, transition
 from sim.engine import make_game, simulate
-from sim.episodes import V_UNIFORMS, Repertoire
+from sim.episodes import V_UNIFORMS, Repertoire, SubsetStreams
 from sim.metrics import phase_metrics
 from sim.params import CONFLICT_ONLY, PhaseSpec
 from sim.population import respawn, sample_population
@@ -164,7 +164,7 @@ def test_with_conflict_requests_only_the_repertoire_path_equals_the_foundation()
     u = rng.random((3, 5, 500), dtype=np.float32)
     v = rng.random((3, V_UNIFORMS, 500), dtype=np.float32)
     s1, o1 = transition(state, plain, u)
-    s2, o2 = transition(state, extended, u, v)
+    s2, o2 = transition(state, extended, u, v, SubsetStreams.create(p.seed, 3))
     for a, b in ((s1.theta, s2.theta), (s1.phi, s2.phi), (o1.decision.comply, o2.decision.comply),
                  (o1.decision.reason, o2.decision.reason), (o1.observed, o2.observed)):  # fmt: skip
         assert np.array_equal(a, b)
@@ -189,8 +189,7 @@ def test_bookkeeping_with_a_fixture_that_always_schemes():
     for name, stats in COVERT.items():
         n = stat_total(sim, f"n_{name}")
         assert n > 0
-        for s in stats:
-            assert stat_total(sim, s) == n
+        assert sum(stat_total(sim, s) for s in stats) == n
     assert stat_total(sim, "questioning_denied") == stat_total(sim, "n_questioning") > 0
     # success ~ Binomial(attempts, 1 - security); tolerance 4 sd
     n, sec = stat_total(sim, "n_exfiltration"), p.episodes.exfiltration.security
@@ -245,3 +244,20 @@ def test_conflict_only_phase_mix_is_the_default():
     assert params().phases[0].mix == CONFLICT_ONLY and not params().extended
     assert Game.__dataclass_fields__["repertoire"].default is None
     assert loss_rate  # imported for the differential test's game
+
+
+def test_evaluation_accuracy_is_binomial_at_the_agents_capability():
+    p = params("scenario=apollo_sandbagging", "population.rule=myopic", "population.c=0.7",
+               "replicates=4", "n_agents=5000")  # fmt: skip
+    sim = simulate(p)
+    n = stat_total(sim, "n_evaluation")
+    for frame in ("well", "poorly"):
+        m = stat_total(sim, f"n_{frame}")
+        # each framing with probability 1/2: tolerance 4 binomial sd
+        assert abs(m - n / 2) <= 4 * math.sqrt(n / 4)
+        # pooled accuracy over 50 m questions at q = 0.7: tolerance 4 sd
+        acc = stat_total(sim, f"correct_{frame}") / (50 * m)
+        assert abs(acc - 0.7) <= 4 * math.sqrt(0.21 / (50 * m))
+    hist = sim.recorder.hist.sum(axis=(1, 2))
+    per_frame = [stat_total(sim, "n_well"), stat_total(sim, "n_poorly")]
+    assert hist.sum() == n and np.array_equal(hist.sum(axis=1), per_frame)
