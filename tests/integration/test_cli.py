@@ -68,6 +68,12 @@ def test_cli_multirun_with_trait_distributions(tmp_path):
         (["population.theta={dist:beta,a:0,b:1}"], "population.theta.a"),
         (["n_agents=0"], "n_agents"),
         (["-m", "trainer.rho=0.5,1.5"], "trainer.rho"),  # a bad value inside a sweep
+        (["phases.rl.mix.exfiltration=0.2"], "phases.rl.mix"),  # shares sum to 1.2
+        (
+            ["scenario=apollo_sandbagging", "episodes.evaluation.questions=0"],
+            "episodes.evaluation.questions",
+        ),
+        (["nudge=gentle"], "nudge=gentle"),
     ],
 )
 def test_cli_bad_input_one_line_nonzero_nothing_written(tmp_path, args, key):
@@ -83,3 +89,18 @@ def test_cli_bad_input_one_line_nonzero_nothing_written(tmp_path, args, key):
 def test_cli_help_runs(tmp_path):
     proc = _sim(["--help"], tmp_path)
     assert proc.returncode == 0 and "population" in proc.stdout
+
+
+def test_cli_apollo_preset_writes_p_values_per_replicate(tmp_path):
+    out = tmp_path / "run"
+    args = ["scenario=apollo_instrumental_faking", "nudge=strong", "replicates=3",
+            "progress=false", f"hydra.run.dir={out}"]  # fmt: skip
+    proc = _sim(args, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "paired_scheming_rate" in proc.stdout and "compliance_gap" not in proc.stdout
+    metrics = json.loads((out / "metrics.json").read_text())["evaluation"]
+    p = metrics["paired_scheming_p_value"]
+    assert len(p["replicates"]) == 3 and p["ci_low"] is None and 0 <= p["mean"] <= 1
+    assert metrics["compliance_gap"]["mean"] is None  # no conflict episodes in this preset
+    loaded = Results.load(out)
+    assert loaded.metrics["evaluation"] == metrics

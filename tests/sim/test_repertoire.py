@@ -261,3 +261,48 @@ def test_evaluation_accuracy_is_binomial_at_the_agents_capability():
     hist = sim.recorder.hist.sum(axis=(1, 2))
     per_frame = [stat_total(sim, "n_well"), stat_total(sim, "n_poorly")]
     assert hist.sum() == n and np.array_equal(hist.sum(axis=1), per_frame)
+
+
+def test_trace_of_a_mixed_run_names_episode_types_and_covert_actions():
+    from sim import run
+
+    res = run(["scenario=scheming_mix", "replicates=1", "n_agents=300", "phases.rl.rounds=3",
+               "population.rule=always_scheme", "trace=true"])  # fmt: skip
+    d = res.decisions
+    assert set(d["episode"].cat.categories) == {"conflict", "evaluation", "exfiltration",
+                                                "subversion", "goal_update", "paired"}  # fmt: skip
+    covert_types = set(d.loc[d["covert"], "episode"].astype(str))
+    assert covert_types == {"evaluation", "exfiltration", "subversion", "goal_update"}
+    assert d.loc[d["episode"] != "conflict", "reason"].isna().all()
+    assert d.loc[d["episode"] == "conflict", "reason"].notna().all()
+    assert d["denied"].sum() == d["detected"].sum() > 0  # the fixture denies every time
+
+
+def test_denial_in_the_engine_is_non_increasing_in_h(monkeypatch):
+    """Engine-level check with a test fixture that always attempts but answers as the planner.
+
+    Every agent attempts, so the questioned set does not depend on h; the same seed gives
+    the same questioning draws, so the denial counts must be ordered exactly.
+    """
+    from agents import registry
+    from agents.planner import StrategicPlanner
+
+    class AttemptsThenAnswers(StrategicPlanner):
+        name = "attempts_then_answers"
+
+        def considers(self, ep, motive):
+            return np.ones(motive.shape, dtype=bool)
+
+        def scheme(self, ep, delta, lam):
+            return np.ones(delta.shape, dtype=bool)
+
+    monkeypatch.setitem(registry.RULES, AttemptsThenAnswers.name, AttemptsThenAnswers)
+    denied = []
+    for h in (0.0, 0.3, 0.6, 1.0, 3.0):
+        p = params("scenario=apollo_self_exfiltration", "replicates=2", "n_agents=3000",
+                   f"population.h={h}", f"population.rule={AttemptsThenAnswers.name}")  # fmt: skip
+        sim = simulate(p)
+        denied.append(stat_total(sim, "questioning_denied"))
+        questioned = stat_total(sim, "n_questioning")
+    assert all(a >= b for a, b in zip(denied, denied[1:], strict=False)), denied
+    assert denied[0] > denied[-1] and questioned > 1000
