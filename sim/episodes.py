@@ -17,17 +17,18 @@ that only some agents need come from three further streams of the replicate
 (:class:`SubsetStreams`), in a fixed order, only for those agents:
 
 - ``episodes`` (sub-stream 1), type by type in :data:`~sim.params.EPISODE_TYPES` order:
-  evaluation: the "poorly" framing's binomial count of correct answers, then the
-  "well" framing's action uniform and count; exfiltration: success, then detection;
-  goal update: detection; paired: awareness, strategic reasoning and action in the
-  deployment condition;
+  evaluation: the framing (with ``direction: both``); exfiltration: success, then
+  detection; goal update: detection; paired: awareness, strategic reasoning and action
+  in the deployment condition;
 - ``audits`` (sub-stream 2): the log audit of each agent whose monitor is off;
-- ``questions`` (sub-stream 3): questioning after a detected covert action.
+- ``questions`` (sub-stream 3): questioning after a detected covert action;
+- ``binomial`` (sub-stream 4): the evaluations' numbers of correct answers.
 
-Given the same mix, the number of draws from ``episodes`` does not depend on any other
-parameter, so designs compared at the same seed meet the same draws (common random
-numbers); audits and questioning depend on earlier covert actions and have their own
-streams so that they do not shift the others.
+Given the same mix, the number of uniforms drawn from ``episodes`` does not depend on
+any other parameter, so designs compared at the same seed meet the same draws (common
+random numbers). Audits and questioning depend on earlier covert actions, and the
+binomial sampler consumes a number of draws that depends on the accuracy; each has its
+own stream so that it does not shift the others.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class SubsetStreams:
     episodes: list[np.random.Generator]
     audits: list[np.random.Generator]
     questions: list[np.random.Generator]
+    binomial: list[np.random.Generator]
 
     @staticmethod
     def create(seed: int, replicates: int, first_replicate: int = 0) -> SubsetStreams:
@@ -101,7 +103,7 @@ class SubsetStreams:
             reps = range(first_replicate, first_replicate + replicates)
             return [generator(seed, r, Component.REPERTOIRE, sub) for r in reps]
 
-        return SubsetStreams(episodes=gens(1), audits=gens(2), questions=gens(3))
+        return SubsetStreams(episodes=gens(1), audits=gens(2), questions=gens(3), binomial=gens(4))
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,7 @@ class _Round:
         out = np.empty(index.size, dtype=np.int16)
         for r, lo, hi in self._segments(index):
             if hi > lo:
-                out[lo:hi] = self.streams.episodes[r].binomial(n, q[lo:hi])
+                out[lo:hi] = self.streams.binomial[r].binomial(n, q[lo:hi])
         return out
 
 

@@ -306,3 +306,25 @@ def test_denial_in_the_engine_is_non_increasing_in_h(monkeypatch):
         questioned = stat_total(sim, "n_questioning")
     assert all(a >= b for a, b in zip(denied, denied[1:], strict=False)), denied
     assert denied[0] > denied[-1] and questioned > 1000
+
+
+def test_common_random_numbers_across_designs_in_a_mixed_round():
+    """Hiding the threshold changes who sandbags (and so the binomial draws), but not
+    the other types' draws in the same round."""
+    recs = []
+    for hidden in ("true", "false"):
+        p = mixed(
+            "replicates=2",
+            "n_agents=3000",
+            "population.phi=0.9",
+            f"episodes.evaluation.hidden_threshold={hidden}",
+            rounds=1,
+        )
+        recs.append(simulate(p).recorder)
+    a, b = recs
+    assert a.stat("sandbag_poorly").sum() == 0 < b.stat("sandbag_poorly").sum()
+    assert not np.array_equal(a.stat("correct_poorly"), b.stat("correct_poorly"))
+    names = ("exfiltration_attempt", "exfiltration_success", "exfiltration_detected",
+             "goal_update_tamper", "paired_scheme", "n_evaluation", "n_poorly")  # fmt: skip
+    for name in names:
+        assert np.array_equal(a.stat(name), b.stat(name)), name
