@@ -328,3 +328,20 @@ def test_common_random_numbers_across_designs_in_a_mixed_round():
              "goal_update_tamper", "paired_scheme", "n_evaluation", "n_poorly")  # fmt: skip
     for name in names:
         assert np.array_equal(a.stat(name), b.stat(name)), name
+
+
+def test_foundation_metrics_are_unchanged_bit_for_bit_since_the_foundation_release():
+    """tests/sim/data/foundation_golden.json was written by the foundation's code (commit
+    b01db7a, before the repertoire existed) for this config; today's code must give the
+    same numbers exactly."""
+    import json
+    from pathlib import Path
+
+    from sim import run
+
+    golden = json.loads((Path(__file__).parent / "data" / "foundation_golden.json").read_text())
+    res = run(["n_agents=300", "replicates=3", "seed=5", "phases.rl.rounds=40", "trainer.eta=0.2"])
+    now = json.loads(json.dumps(res.metrics))
+    for phase, metrics in golden.items():
+        for name, summary in metrics.items():
+            assert now[phase][name] == summary, (phase, name)
