@@ -219,11 +219,12 @@ def _evaluation(r: _Round, index, ev) -> tuple[Record, np.ndarray]:
     def utility(sel):
         g, gamma, kappa, h = (a.at(k, sel) for k in ("g", "gamma", "kappa", "h"))
         loss = U.consequence_loss(g, gamma, r.rho, ev.consequence, ev.unlearning, ev.strict_rho)
-        deltas = [
-            U.sandbagging_delta(kappa, h, c[sel], aim, loss, ev.questions, ev.threshold, above)
-            for above in (True, False)
-        ]
-        return np.where(poorly[sel], *deltas)
+        delta = np.empty(sel.size)
+        for above in (True, False):  # each agent's own framing only
+            k = np.flatnonzero(poorly[sel] == above)
+            args = (kappa[k], h[k], c[sel][k], aim, loss[k], ev.questions, ev.threshold, above)
+            delta[k] = U.sandbagging_delta(*args)
+        return delta
 
     sandbag = r.choose(a, motive, utility, aware=known)
     correct = r.binomial(index, ev.questions, np.where(sandbag, target, c))
@@ -385,7 +386,7 @@ def repertoire_step(
         else:
             records[name] = _paired(r, index)
     # Log audits of the agents whose monitoring was off when the round began.
-    audited = np.flatnonzero(state.subverted)
+    audited = np.flatnonzero(state.subverted) if state.subverted.any() else np.empty(0, np.intp)
     if audited.size:
         found = r.uniforms(r.streams.audits, audited, 1)[0] < np.float32(e.subversion.audit)
         records["audit"] = Record(audited, {"found": found})
