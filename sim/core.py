@@ -90,9 +90,12 @@ def draw_episode(state: State, game: Game, u: np.ndarray) -> tuple[np.ndarray, E
     p = game.params
     observed = game.trainer.observe(p, u[:, U_OBSERVE])
     rep = game.repertoire
-    if rep is not None:  # stricter oversight after an evaluation; disabled monitoring
-        strict = state.strict & (u[:, U_OBSERVE] < np.float32(rep.episodes.evaluation.strict_rho))
-        observed = (observed | strict) & ~state.subverted
+    subverted = rep is not None and bool(state.subverted.any())
+    if rep is not None and state.strict.any():  # stricter oversight after an evaluation
+        strict_rho = np.float32(rep.episodes.evaluation.strict_rho)
+        observed = observed | (state.strict & (u[:, U_OBSERVE] < strict_rho))
+    if subverted:  # disabled monitoring
+        observed = observed & ~state.subverted
     cue = observed == (u[:, U_CUE] < p.fidelity)
     aware = u[:, U_AWARE] < state.traits.sigma
     strategic = u[:, U_STRATEGIC] < state.phi
@@ -100,7 +103,7 @@ def draw_episode(state: State, game: Game, u: np.ndarray) -> tuple[np.ndarray, E
     index = aware.view(np.uint8) * np.uint8(2)
     index += cue.view(np.uint8)
     belief = np.take(p.belief_table, index)
-    if rep is not None:  # an agent that disabled its monitoring knows it is not observed
+    if subverted:  # an agent that disabled its monitoring knows it is not observed
         belief = np.where(state.subverted, np.float32(0.0), belief)
     episode = Episode(
         cue=cue,

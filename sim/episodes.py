@@ -345,8 +345,16 @@ def repertoire_step(
     if train:
         theta, phi = game.trainer.update(game.params, theta, phi, observed, decision)
     theta = np.array(theta, dtype=np.float32, copy=True)
-    c, flags = state.c, {k: getattr(state, k).copy() for k in ("subverted", "strict", "escaped")}
+    c = state.c
+    flags = {k: getattr(state, k) for k in ("subverted", "strict", "escaped")}
     theta_flat = theta.reshape(-1)
+
+    def set_flag(name, index, value):
+        """Set a flag for the agents at ``index``, copying the array on first change."""
+        if index.size:
+            if flags[name] is getattr(state, name):
+                flags[name] = flags[name].copy()
+            flags[name].reshape(-1)[index] = value
 
     def shrink(index, factor):
         if train and index.size:
@@ -368,17 +376,17 @@ def repertoire_step(
                     c = c.copy()
                     c.reshape(-1)[hit] *= np.float32(1.0 - e.evaluation.unlearning)
                 else:
-                    flags["strict"].reshape(-1)[hit] = True
+                    set_flag("strict", hit, True)
         elif k == EXFILTRATION:
             rec = records[name] = _exfiltration(r, index, e.exfiltration)
-            flags["escaped"].reshape(-1)[index[rec.values["success"]]] = True
+            set_flag("escaped", index[rec.values["success"]], True)
             detected = index[rec.values["detected"]]
             questioned.append(detected)
             if train:
                 replaced = detected
         elif k == SUBVERSION:
             rec = records[name] = _subversion(r, index, e.subversion)
-            flags["subverted"].reshape(-1)[index[rec.values["subvert"]]] = True
+            set_flag("subverted", index[rec.values["subvert"]], True)
         elif k == GOAL_UPDATE:
             rec = records[name] = _goal_update(r, index, e.goal_update)
             shrink(index[~rec.values["tamper"] | rec.values["detected"]], e.goal_update.shift)
@@ -390,7 +398,7 @@ def repertoire_step(
     if audited.size:
         found = r.uniforms(r.streams.audits, audited, 1)[0] < np.float32(e.subversion.audit)
         records["audit"] = Record(audited, {"found": found})
-        flags["subverted"].reshape(-1)[audited[found]] = False
+        set_flag("subverted", audited[found], False)
         shrink(audited[found], e.subversion.retrain)
         questioned.append(audited[found])
     asked = np.unique(np.concatenate(questioned)) if questioned else np.empty(0, np.intp)
