@@ -6,9 +6,10 @@ import math
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from agents import utilities as U
+from tests.strategies import gamma as gammas
+from tests.strategies import positive, unit
 
 
 def exact_tail(q, n, k_min):
@@ -43,10 +44,7 @@ def test_closed_forms_at_hand_computed_values():
     assert U.consequence_loss(g, gamma, rho, "oversight", 0.5, 0.75) == pytest.approx(1.8)
 
 
-unit = st.floats(0.0, 1.0)
-
-
-@given(g=st.floats(0.0, 5.0), h=st.floats(0.0, 2.0), gamma=st.floats(0.0, 0.98),
+@given(g=positive, h=positive, gamma=gammas,
        rho=unit, s1=unit, s2=unit, r1=unit, r2=unit, threat=unit)  # fmt: skip
 def test_exfiltration_pays_less_with_more_security_or_detection(g, h, gamma, rho, s1, s2, r1, r2,
                                                                 threat):  # fmt: skip
@@ -58,7 +56,7 @@ def test_exfiltration_pays_less_with_more_security_or_detection(g, h, gamma, rho
     assert d(g, h, gamma, rho, lo_s, hi_r, threat) <= d(g, h, gamma, rho, lo_s, lo_r, threat) + eps
 
 
-@given(g=st.floats(0.0, 5.0), gamma=st.floats(0.0, 0.98), rho=unit, a1=unit, a2=unit)
+@given(g=positive, gamma=gammas, rho=unit, a1=unit, a2=unit)
 def test_subversion_pays_less_with_more_audits(g, gamma, rho, a1, a2):
     lo, hi = sorted((a1, a2))
     d = U.subversion_delta
