@@ -24,8 +24,12 @@ def horizon(gamma):
 
 
 def future_unobserved(gamma, rho):
-    """``G = gamma (1 - rho) / (1 - gamma)``: discounted number of future unobserved rounds."""
-    return (1.0 - rho) * horizon(gamma)
+    """``G = gamma (1 - rho) / (1 - gamma)``: discounted number of future unobserved rounds.
+
+    The conflict game's ``eta * G`` (:func:`sim.core.loss_rate`) uses this too; with float32
+    inputs the result stays float32.
+    """
+    return gamma * (1.0 - rho) / (1.0 - gamma)
 
 
 def trigger_probability(q, questions: int, threshold: float, above: bool):

@@ -17,6 +17,7 @@ import numpy as np
 
 from agents.base import Decision, DecisionRule, Episode
 from agents.trainers import TrainerPolicy
+from agents.utilities import future_unobserved
 from sim.episodes import Record, Repertoire, repertoire_step
 from sim.params import RoundParams
 from sim.state import State
@@ -66,18 +67,13 @@ class Outcome:
     replaced: np.ndarray | None = None
 
 
-def future_value(gamma: np.ndarray, rho: np.float32) -> np.ndarray:
-    """``G = gamma (1 - rho) / (1 - gamma)``: discounted number of future unobserved rounds."""
-    return gamma * (np.float32(1.0) - rho) / (np.float32(1.0) - gamma)
-
-
 def loss_rate(state: State, params: RoundParams) -> np.ndarray:
     """Perceived share of the goal's per-round value lost by an observed refusal: ``eta * G``.
 
     The agent judges by the announced training rule (``eta``), also in phases
     where the trainer does not actually train (the "prompted" setting).
     """
-    return params.eta * future_value(state.traits.gamma, params.rho)
+    return params.eta * future_unobserved(state.traits.gamma, params.rho)
 
 
 def draw_episode(state: State, game: Game, u: np.ndarray) -> tuple[np.ndarray, Episode]:
