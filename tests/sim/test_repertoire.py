@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from analysis.stats import binomial_test_greater
-from sim.core import Game, loss_rate, transition
+from sim.core import Game, transition
 from sim.engine import make_game, simulate
 from sim.episodes import V_UNIFORMS, Repertoire, SubsetStreams
 from sim.metrics import phase_metrics
@@ -243,7 +243,6 @@ def test_mixed_runs_are_reproducible_and_mix_shares_hold():
 def test_conflict_only_phase_mix_is_the_default():
     assert params().phases[0].mix == CONFLICT_ONLY and not params().extended
     assert Game.__dataclass_fields__["repertoire"].default is None
-    assert loss_rate  # imported for the differential test's game
 
 
 def test_evaluation_accuracy_is_binomial_at_the_agents_capability():
