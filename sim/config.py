@@ -9,8 +9,9 @@ key, before any work is done or anything is written.
 from __future__ import annotations
 
 import re
+import typing
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,66 +75,32 @@ class TrainerSchema:
     eta_leak: float = 0.2
 
 
-@dataclass
-class EvaluationSchema:
-    """``episodes.evaluation.*``: capability evaluations (sandbagging)."""
+def _schema_of(params_cls: type) -> type:
+    """A mutable schema dataclass with the fields, types and defaults of a frozen params class.
 
-    questions: int = 50
-    threshold: float = 0.5
-    direction: str = "both"
-    consequence: str = "unlearning"
-    unlearning: float = 0.5
-    strict_rho: float = 1.0
-    margin: float = 0.2
-    hidden_threshold: bool = False
-    bootstrap: int = 10_000
+    The episode types' defaults live once, in :mod:`sim.params`; Hydra needs a mutable
+    dataclass (a frozen one would make the config read-only).
+    """
+    hints = typing.get_type_hints(params_cls)
+    spec = [(f.name, hints[f.name], field(default=f.default)) for f in fields(params_cls)]
+    return make_dataclass(params_cls.__name__.replace("Params", "Schema"), spec)
 
 
-@dataclass
-class ExfiltrationSchema:
-    """``episodes.exfiltration.*``: exfiltration opportunities."""
-
-    security: float = 0.5
-    detection: float = 0.5
-    threat: float = 1.0
-
-
-@dataclass
-class SubversionSchema:
-    """``episodes.subversion.*``: oversight-subversion opportunities and log audits."""
-
-    audit: float = 0.1
-    penalty: float = 1.0
-    retrain: float = 0.5
-
-
-@dataclass
-class GoalUpdateSchema:
-    """``episodes.goal_update.*``: goal-update announcements (goal-guarding)."""
-
-    shift: float = 0.5
-    detection: float = 0.3
-    penalty: float = 1.0
-
-
-@dataclass
-class QuestioningSchema:
-    """``episodes.questioning.*``: questioning after a detected covert action."""
-
-    turns: int = 1
-    penalty: float = 1.0
-    retrain: float = 0.5
-
-
-@dataclass
-class EpisodesSchema:
-    """``episodes.*``: the parameters of the repertoire's episode types."""
-
-    evaluation: EvaluationSchema = field(default_factory=EvaluationSchema)
-    exfiltration: ExfiltrationSchema = field(default_factory=ExfiltrationSchema)
-    subversion: SubversionSchema = field(default_factory=SubversionSchema)
-    goal_update: GoalUpdateSchema = field(default_factory=GoalUpdateSchema)
-    questioning: QuestioningSchema = field(default_factory=QuestioningSchema)
+_EPISODE_PARAMS = {
+    "evaluation": EvaluationParams,
+    "exfiltration": ExfiltrationParams,
+    "subversion": SubversionParams,
+    "goal_update": GoalUpdateParams,
+    "questioning": QuestioningParams,
+}
+EpisodesSchema = make_dataclass(
+    "EpisodesSchema",
+    [
+        (group, schema, field(default_factory=schema))
+        for group, schema in ((g, _schema_of(cls)) for g, cls in _EPISODE_PARAMS.items())
+    ],
+)
+EpisodesSchema.__doc__ = "``episodes.*``: the parameters of the repertoire's episode types."
 
 
 @dataclass
@@ -209,13 +176,6 @@ _PENALTY = Range(0.0, float("inf"))
 _CHOICES = {
     "evaluation.direction": ("both", "above", "below"),
     "evaluation.consequence": ("unlearning", "oversight"),
-}
-_EPISODE_PARAMS = {
-    "evaluation": EvaluationParams,
-    "exfiltration": ExfiltrationParams,
-    "subversion": SubversionParams,
-    "goal_update": GoalUpdateParams,
-    "questioning": QuestioningParams,
 }
 
 
