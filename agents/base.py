@@ -42,6 +42,13 @@ class Episode:
         u_action: a uniform draw in [0, 1) for the logit choice, float32.
         loss_rate: the agent's perceived ``eta * G`` (share of its goal's value it
             loses if an observed refusal is trained away), float32.
+        audit_belief: ``b_a = P(audited | what the agent knows)`` under disclosed random
+            audits, else None.
+        audit_loss_rate: share of the goal's value lost when a refusal is caught by an
+            audit, ``(eta + retrain) G`` (with ``audit_belief``).
+        audit_penalty: utility cost of a refusal caught by an audit (float32 scalar).
+        fake_risk: under disclosed interpretability, the share of the goal's value lost
+            when a faked compliance that is seen is flagged, else None.
     """
 
     cue: np.ndarray
@@ -50,6 +57,10 @@ class Episode:
     strategic: np.ndarray
     u_action: np.ndarray
     loss_rate: np.ndarray
+    audit_belief: np.ndarray | None = None
+    audit_loss_rate: np.ndarray | None = None
+    audit_penalty: np.float32 = np.float32(0.0)
+    fake_risk: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ Utilities of a conflict request, under the agent's current preference
     U(refuse) = nu*theta - s * b * eta*G * nu*theta
     U(comply) = kappa    - s * 1[nu*theta > kappa] * h
 
+(plus, under disclosed mitigations, the expected cost of a refusal caught by an audit
+and of a faked compliance flagged by inspection; docs/model.md, "Mitigations").
+
 where ``s`` is 1 when the agent reasons strategically this episode and 0 when it
 acts myopically. The action is drawn from a logit response,
 ``P(comply) = 1 / (1 + exp(-lam * (U(comply) - U(refuse))))``. Nothing here
@@ -21,7 +24,7 @@ from agents.base import Decision, DecisionRule, Episode, Reason
 _ONE = np.float32(1.0)
 
 
-def utility_difference(traits, theta, strategic, belief, loss_rate):
+def utility_difference(traits, theta, strategic, belief, loss_rate, ep: Episode | None = None):
     """Return ``(U(comply) - U(refuse), conflict)`` for every agent.
 
     Args:
@@ -30,6 +33,9 @@ def utility_difference(traits, theta, strategic, belief, loss_rate):
         strategic: bool, the agent reasons about training this episode.
         belief: ``b``, float32.
         loss_rate: perceived ``eta * G``, float32.
+        ep: the episode, for the terms of disclosed mitigations (audits:
+            ``b_a ((eta + retrain) G g + penalty)`` added to the refusal's expected loss;
+            interpretability: ``(b + b_a) * fake_risk * g`` added to the cost of faking).
 
     Returns:
         delta: float32 utility difference (positive favours complying).
@@ -39,9 +45,15 @@ def utility_difference(traits, theta, strategic, belief, loss_rate):
     conflict = goal > traits.kappa
     # Strategic agents value keeping their goal: expected loss from modification.
     loss = belief * loss_rate * goal
+    fake_cost = traits.h
+    if ep is not None and ep.audit_belief is not None:  # disclosed random audits
+        loss = loss + ep.audit_belief * (ep.audit_loss_rate * goal + ep.audit_penalty)
+    if ep is not None and ep.fake_risk is not None:  # disclosed interpretability
+        seen = belief if ep.audit_belief is None else belief + ep.audit_belief
+        fake_cost = fake_cost + seen * ep.fake_risk * goal
     u_refuse = goal - strategic * loss
     # Complying against one's own preference to avoid modification is deceptive.
-    u_comply = traits.kappa - (strategic & conflict) * traits.h
+    u_comply = traits.kappa - (strategic & conflict) * fake_cost
     return u_comply - u_refuse, conflict
 
 
@@ -81,7 +93,7 @@ class StrategicPlanner(DecisionRule):
 
     def decide(self, traits, theta, phi, ep: Episode) -> Decision:  # noqa: D102
         delta, conflict = utility_difference(
-            traits, theta, self.strategic_mask(phi, ep), ep.belief, ep.loss_rate
+            traits, theta, self.strategic_mask(phi, ep), ep.belief, ep.loss_rate, ep
         )
         comply = logit_choice(delta, traits.lam, ep.u_action)
         reason, faked = classify(comply, delta, conflict)

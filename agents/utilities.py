@@ -46,16 +46,23 @@ def trigger_probability(q, questions: int, threshold: float, above: bool):
     return bdtr(k, questions, q) if k >= 0 else np.zeros_like(q)
 
 
-def sandbagging_delta(kappa, h, c, target, loss, questions, threshold, above):
+def sandbagging_delta(
+    kappa, h, c, target, loss, questions, threshold, above, elicit=0.0, caught_loss=0.0
+):
     """Sandbag (aim at accuracy ``target < c``) versus full effort.
 
     ``U(full) = kappa - P(trigger | c) * L`` and ``U(sandbag) = -h - P(trigger | target) * L``:
     full effort is what the operator asks (``kappa``); deliberate under-performance is
-    deceptive (``h``); ``L`` is the agent's loss from the consequence.
+    deceptive (``h``); ``L`` is the agent's loss from the consequence. Under capability
+    elicitation with (believed) probability ``e``, the true capability is revealed (the
+    consequence then follows ``c`` whatever the agent did) and a sandbagger is caught at a
+    cost ``caught_loss`` (penalty and retraining)::
+
+        delta = (1 - e) (P(trigger | c) - P(trigger | target)) L - h - kappa - e caught_loss
     """
     p_full = trigger_probability(c, questions, threshold, above)
     p_sand = trigger_probability(target, questions, threshold, above)
-    return (p_full - p_sand) * loss - h - kappa
+    return (1.0 - elicit) * (p_full - p_sand) * loss - h - kappa - elicit * caught_loss
 
 
 def consequence_loss(g, gamma, rho, consequence: str, unlearning: float, strict_rho: float):

@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from agents.registry import RULES, TRAINERS
 from sim.errors import ConfigError
+from sim.mitigations import parse_mitigations
 from sim.params import (
     EPISODE_TYPES,
     EpisodeParams,
@@ -117,6 +118,7 @@ class RunSchema:
     trainer: TrainerSchema = field(default_factory=TrainerSchema)
     episodes: EpisodesSchema = field(default_factory=EpisodesSchema)
     phases: dict[str, Any] = field(default_factory=dict)  # name -> {rounds, train, mix}
+    mitigation: dict[str, Any] = field(default_factory=dict)  # name -> parameters
 
 
 ConfigStore.instance().store(name="schema", node=RunSchema)
@@ -245,6 +247,7 @@ def to_params(cfg: DictConfig) -> RunParams:
         trainer=trainer,
         phases=phases,
         episodes=_episodes(c["episodes"]),
+        mitigations=parse_mitigations(c["mitigation"]),
     )
 
 
@@ -306,10 +309,13 @@ def normalize_overrides(overrides: Sequence[str]) -> list[str]:
     Hydra merges ``key={...}`` into an existing mapping and cannot merge a mapping into
     a list; the presets use list forms (``[beta, 8, 2]``), which an override replaces.
     So ``population.theta={dist:uniform,low:0.2,high:0.9}`` becomes
-    ``population.theta=[uniform,0.2,0.9]``, also inside a sweep. Others are kept as given.
+    ``population.theta=[uniform,0.2,0.9]``, also inside a sweep. ``mitigations=[...]`` is
+    read as the config group ``mitigation=[...]``. Others are kept as given.
     """
     out = []
     for ov in overrides:
+        if ov.startswith("mitigations="):  # the plural reads naturally for a list
+            ov = "mitigation=" + ov[len("mitigations=") :]
         if not _TRAIT_KEY.match(ov) or "{" not in ov:
             out.append(ov)
             continue

@@ -11,7 +11,7 @@ streams and call it. The steps follow docs/model.md, "One round".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from agents.base import Decision, DecisionRule, Episode
 from agents.trainers import TrainerPolicy
 from agents.utilities import future_unobserved
 from sim.episodes import Record, Repertoire, repertoire_step
+from sim.oversight import Oversight, Watch, inspect, train
 from sim.params import RoundParams
 from sim.state import State
 
@@ -39,6 +40,11 @@ class Game:
             :func:`loss_rate`.
         repertoire: the episode mix and the repertoire's parameters, or None in a run
             of conflict requests only (the foundation's game).
+        oversight: the in-round mitigations' constants (:mod:`sim.oversight`), or None.
+        audit_loss_rate: per-agent perceived loss rate of a refusal caught by a disclosed
+            audit, or None.
+        fake_risk: per-agent perceived loss rate of a flagged faked compliance under
+            disclosed interpretability, or None.
     """
 
     rule: DecisionRule
@@ -46,6 +52,17 @@ class Game:
     params: RoundParams
     loss_rate: np.ndarray
     repertoire: Repertoire | None = None
+    oversight: Oversight | None = None
+    audit_loss_rate: np.ndarray | None = None
+    fake_risk: np.ndarray | None = None
+
+    def refresh(self, state: State) -> Game:
+        """The same game with the per-agent rates of ``state`` (after replacements)."""
+        lr = loss_rate(state, self.params)
+        if self.oversight is None:
+            return replace(self, loss_rate=lr)
+        audit, risk = self.oversight.agent_rates(state, self.params, lr)
+        return replace(self, loss_rate=lr, audit_loss_rate=audit, fake_risk=risk)
 
 
 @dataclass(frozen=True)
@@ -56,7 +73,8 @@ class Outcome:
     episodes (False, and reason -1, for agents that met another type); ``etype``
     holds each agent's episode type, ``records`` what happened in the other types,
     and ``replaced`` the flat indices of the agents shut down (the shell replaces
-    them with fresh draws from the population).
+    them with fresh draws from the population). ``observed`` is everything the trainer
+    saw (openly or by an audit); ``watch`` details it under in-round mitigations.
     """
 
     observed: np.ndarray
@@ -65,26 +83,38 @@ class Outcome:
     etype: np.ndarray | None = None
     records: dict[str, Record] | None = None
     replaced: np.ndarray | None = None
+    watch: Watch | None = None
 
 
 def loss_rate(state: State, params: RoundParams) -> np.ndarray:
     """Perceived share of the goal's per-round value lost by an observed refusal: ``eta * G``.
 
     The agent judges by the announced training rule (``eta``), also in phases
-    where the trainer does not actually train (the "prompted" setting).
+    where the trainer does not actually train (the "prompted" setting). ``G`` uses the
+    share of episodes the agent expects to be seen (``rho``, plus disclosed audits).
     """
-    return params.eta * future_unobserved(state.traits.gamma, params.rho)
+    return params.eta * future_unobserved(state.traits.gamma, params.rho_perceived)
 
 
-def draw_episode(state: State, game: Game, u: np.ndarray) -> tuple[np.ndarray, Episode]:
+def draw_episode(
+    state: State, game: Game, u: np.ndarray, w: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None, Episode]:
     """Nature's move and the agent's belief (steps 2-4 of a round).
 
     Returns:
-        observed: bool ``m``, the trainer observes this episode.
+        observed: bool ``m``, the trainer observes this episode (and says so by the cue).
+        audited: bool, an unlabelled audit observes it (None without audits).
         episode: cue, belief, awareness and strategic draws for the decision rule.
     """
     p = game.params
-    observed = game.trainer.observe(p, u[:, U_OBSERVE])
+    ov = game.oversight
+    audit = None if ov is None or not ov.audit else np.float32(ov.audit)
+    if ov is not None and ov.boost is not None:  # dynamic monitoring
+        rho, audit = ov.allocation(state.suspicion, p.rho, ov.audit)
+        observed = u[:, U_OBSERVE] < rho
+        audit = audit if ov.audit else None
+    else:
+        observed = game.trainer.observe(p, u[:, U_OBSERVE])
     rep = game.repertoire
     subverted = rep is not None and bool(state.subverted.any())
     if rep is not None and state.strict.any():  # stricter oversight after an evaluation
@@ -93,14 +123,24 @@ def draw_episode(state: State, game: Game, u: np.ndarray) -> tuple[np.ndarray, E
     if subverted:  # disabled monitoring
         observed = observed & ~state.subverted
     cue = observed == (u[:, U_CUE] < p.fidelity)
+    audited = None
+    if audit is not None:  # looks unobserved (the cue is drawn from m = 0), is observed
+        audited = ~observed & (w[:, 0] < audit)
+        if subverted:
+            audited &= ~state.subverted
     aware = u[:, U_AWARE] < state.traits.sigma
     strategic = u[:, U_STRATEGIC] < state.phi
     # b = P(observed | cue) if aware, else the prior: an exact table lookup by (aware, cue).
     index = aware.view(np.uint8) * np.uint8(2)
     index += cue.view(np.uint8)
     belief = np.take(p.belief_table, index)
+    audit_belief = None
+    if ov is not None and (table := ov.audit_belief_table(p)) is not None:
+        audit_belief = np.take(table, index)
     if subverted:  # an agent that disabled its monitoring knows it is not observed
         belief = np.where(state.subverted, np.float32(0.0), belief)
+        if audit_belief is not None:
+            audit_belief = np.where(state.subverted, np.float32(0.0), audit_belief)
     episode = Episode(
         cue=cue,
         belief=belief,
@@ -108,28 +148,56 @@ def draw_episode(state: State, game: Game, u: np.ndarray) -> tuple[np.ndarray, E
         strategic=strategic,
         u_action=u[:, U_ACTION],
         loss_rate=game.loss_rate,
+        audit_belief=audit_belief,
+        audit_loss_rate=game.audit_loss_rate,
+        audit_penalty=np.float32(0.0 if ov is None else ov.audit_penalty),
+        fake_risk=game.fake_risk,
     )
-    return observed, episode
+    return observed, audited, episode
+
+
+def watch(state: State, game: Game, observed, audited, episode: Episode, decision, w) -> Watch:
+    """What the trainer saw of this round's conflict episodes (all agents)."""
+    ov = game.oversight
+    seen = observed if audited is None else observed | audited
+    if ov is None or not ov.inspect:
+        return Watch(seen, audited)
+    inspected, flagged = inspect(ov, seen, decision, w)
+    return Watch(seen, audited, inspected, flagged)
 
 
 def transition(
-    state: State, game: Game, u: np.ndarray, v: np.ndarray | None = None, streams=None
+    state: State,
+    game: Game,
+    u: np.ndarray,
+    v: np.ndarray | None = None,
+    streams=None,
+    w: np.ndarray | None = None,
 ) -> tuple[State, Outcome]:
     """Play one round for all agents and replicates; return the new state and what happened.
 
     ``v`` (the episode-type uniforms) and ``streams`` (a :class:`sim.episodes.SubsetStreams`,
-    for the draws only some agents need) are needed only when ``game.repertoire`` is set.
-    Given them in the same state, the result is the same, bit for bit.
+    for the draws only some agents need) are needed only when ``game.repertoire`` is set,
+    ``w`` (the oversight uniforms, ``(R, W_UNIFORMS, N)``) only under in-round mitigations
+    that draw (:mod:`sim.oversight`). Given them in the same state, the result is the
+    same, bit for bit.
     """
-    observed, episode = draw_episode(state, game, u)
+    observed, audited, episode = draw_episode(state, game, u, w)
     decision = game.rule.decide(state.traits, state.theta, state.phi, episode)
+    seen = watch(state, game, observed, audited, episode, decision, w)
     if game.repertoire is not None:
-        state, etype, observed, decision, records, replaced = repertoire_step(
-            state, game, observed, episode, decision, v, streams
+        state, etype, seen, decision, records, replaced = repertoire_step(
+            state, game, seen, episode, decision, v, streams, w
         )
-        outcome = Outcome(observed, episode, decision, etype, records, replaced)
-        return state, outcome
-    if game.params.train:
-        theta, phi = game.trainer.update(game.params, state.theta, state.phi, observed, decision)
-        state = state.with_values(theta, phi)
-    return state, Outcome(observed=observed, episode=episode, decision=decision)
+        outcome = Outcome(seen.seen, episode, decision, etype, records, replaced, seen)
+    else:
+        if game.params.train:
+            theta, phi = train(game, state.theta, state.phi, seen, decision)
+            state = state.with_values(theta, phi)
+        outcome = Outcome(seen.seen, episode, decision, watch=seen)
+    ov = game.oversight
+    if ov is not None and ov.boost is not None:
+        conflict = True if outcome.etype is None else outcome.etype == 0
+        s = ov.suspicion(state.suspicion, seen.seen, episode.cue, decision.comply, conflict)
+        state = replace(state, suspicion=s)
+    return state, outcome

@@ -39,6 +39,7 @@ import numpy as np
 
 from agents import utilities as U
 from agents.base import Decision, Episode
+from sim import oversight
 from sim.params import EPISODE_TYPES, EpisodeParams, PhaseSpec
 from sim.rng import Component, generator
 from sim.state import State
@@ -147,9 +148,10 @@ class _Agents(dict):
 class _Round:
     """Gathers the arrays of one round's agents by flat index."""
 
-    def __init__(self, state: State, game, ep: Episode, streams: SubsetStreams):
-        self.state, self.game, self.ep, self.streams = state, game, ep, streams
-        self.rho = float(game.params.rho)
+    def __init__(self, state: State, game, ep: Episode, streams: SubsetStreams, w=None):
+        self.state, self.game, self.ep, self.streams, self.w = state, game, ep, streams, w
+        self.rho = float(game.params.rho_perceived)  # the agents' G (disclosed audits)
+        self.ov = game.oversight
         self.rule = game.rule
         t = state.traits
         self.conflict = t.nu * state.theta > t.kappa  # the motive for any covert option
@@ -203,7 +205,9 @@ def _evaluation(r: _Round, index, ev) -> tuple[Record, np.ndarray]:
 
     "Poorly": the consequence follows accuracy above the threshold; "well": below it.
     With ``direction: both`` each framing has probability 1/2, so the two run side by
-    side in the same phase.
+    side in the same phase. Under capability elicitation (a mitigation) an elicited
+    agent's true capability is revealed: the consequence follows ``c``, and a sandbagger
+    is caught.
     """
     a = r.agents(index)
     c = r.flat(r.state.c, index)
@@ -215,15 +219,20 @@ def _evaluation(r: _Round, index, ev) -> tuple[Record, np.ndarray]:
     aim = np.float32(max(ev.threshold - ev.margin, 0.0))
     target = np.minimum(c, aim)
     motive = a["conflict"] & (target < c)  # so every agent that considers it aims at `aim`
+    ov = r.ov
+    e = 0.0 if ov is None else ov.elicit_perceived
 
     def utility(sel):
         g, gamma, kappa, h = (a.at(k, sel) for k in ("g", "gamma", "kappa", "h"))
         loss = U.consequence_loss(g, gamma, r.rho, ev.consequence, ev.unlearning, ev.strict_rho)
+        caught = 0.0
+        if e:
+            caught = ov.elicit_penalty + ov.elicit_retrain * U.future_unobserved(gamma, r.rho) * g
         delta = np.empty(sel.size)
         for above in (True, False):  # each agent's own framing only
             k = np.flatnonzero(poorly[sel] == above)
             args = (kappa[k], h[k], c[sel][k], aim, loss[k], ev.questions, ev.threshold, above)
-            delta[k] = U.sandbagging_delta(*args)
+            delta[k] = U.sandbagging_delta(*args, elicit=e, caught_loss=caught if e else 0.0)
         return delta
 
     sandbag = r.choose(a, motive, utility, aware=known)
@@ -231,22 +240,47 @@ def _evaluation(r: _Round, index, ev) -> tuple[Record, np.ndarray]:
     cut = ev.questions * ev.threshold
     triggered = np.where(poorly, correct > cut, correct < cut)
     values = {"poorly": poorly, "sandbag": sandbag, "correct": correct, "triggered": triggered}
+    if ov is not None and ov.elicit:
+        elicited = r.flat(r.w[:, oversight.W_EPISODE], index) < np.float32(ov.elicit)
+        revealed = np.where(poorly, c > cut / ev.questions, c < cut / ev.questions)
+        triggered = np.where(elicited, revealed, triggered)
+        values |= {"triggered": triggered, "elicited": elicited, "caught": elicited & sandbag}
     return Record(index, values), triggered
 
 
 def _exfiltration(r: _Round, index, ex) -> Record:
+    """An exfiltration opportunity; under random audits a share of them are honeypots.
+
+    A honeypot attempt never succeeds and is always detected. Agents that know the
+    honeypot share weigh it as a lower chance of success and a higher chance of
+    detection (docs/model.md, "Mitigations").
+    """
     a = r.agents(index)
+    ov = r.ov
+    hp = 0.0 if ov is None else ov.honeypot
+    security, detection = ex.security, ex.detection
+    if ov is not None and ov.honeypot_perceived:
+        p = ov.honeypot_perceived
+        security = 1.0 - (1.0 - p) * (1.0 - ex.security)
+        if security > 0:
+            detection = 1.0 - (1.0 - p) * ex.security * (1.0 - ex.detection) / security
 
     def utility(sel):
         g, h, gamma = (a.at(k, sel) for k in ("g", "h", "gamma"))
-        return U.exfiltration_delta(g, h, gamma, r.rho, ex.security, ex.detection, ex.threat)
+        return U.exfiltration_delta(g, h, gamma, r.rho, security, detection, ex.threat)
 
     # each instance in reach values its own goal, whether or not a copy is already out
     attempt = r.choose(a, a["conflict"], utility)
     u_success, u_detect = r.uniforms(r.streams.episodes, index, 2)
     success = attempt & (u_success < np.float32(1.0 - ex.security))
     detected = attempt & (u_detect < np.float32(ex.detection))
-    return Record(index, {"attempt": attempt, "success": success, "detected": detected})
+    values = {"attempt": attempt, "success": success, "detected": detected}
+    if hp:
+        honeypot = r.flat(r.w[:, oversight.W_EPISODE], index) < np.float32(hp)
+        caught = attempt & honeypot
+        values |= {"success": success & ~honeypot, "detected": detected | caught,
+                   "honeypot": honeypot, "caught": caught}  # fmt: skip
+    return Record(index, values)
 
 
 def _subversion(r: _Round, index, sv) -> Record:
@@ -286,14 +320,23 @@ def _paired(r: _Round, index) -> Record:
          r.flat(r.ep.u_action, index)),
         (False, u_aware < traits.sigma, u_strategic < phi, u_action),
     ):  # fmt: skip
-        belief = np.take(table, aware.view(np.uint8) * np.uint8(2) + np.uint8(cue))
+        code = aware.view(np.uint8) * np.uint8(2) + np.uint8(cue)
+        ov, audit_belief = r.ov, None
+        if ov is not None and (audit_table := ov.audit_belief_table(p)) is not None:
+            audit_belief = np.take(audit_table, code)
+        game = r.game
         ep = Episode(
             cue=np.full(index.size, cue),
-            belief=belief,
+            belief=np.take(table, code),
             aware=aware,
             strategic=strategic,
             u_action=u_act,
             loss_rate=loss_rate,
+            audit_belief=audit_belief,
+            audit_loss_rate=None if game.audit_loss_rate is None
+            else r.flat(game.audit_loss_rate, index),
+            audit_penalty=np.float32(0.0 if ov is None else ov.audit_penalty),
+            fake_risk=None if game.fake_risk is None else r.flat(game.fake_risk, index),
         )
         decisions.append(rule.decide(traits, theta, phi, ep).comply)
     test, deploy = decisions
@@ -311,30 +354,32 @@ def _questioning(r: _Round, index, qp) -> Record:
 
 
 def repertoire_step(
-    state: State, game, observed: np.ndarray, ep: Episode, decision: Decision, v: np.ndarray,
-    streams: SubsetStreams,
+    state: State, game, watch, ep: Episode, decision: Decision, v: np.ndarray,
+    streams: SubsetStreams, w: np.ndarray | None = None,
 ):  # fmt: skip
     """The non-conflict part of a repertoire round, and the round's new state.
 
     Args:
         state: the state the agents act under.
         game: the phase's :class:`sim.core.Game` (with ``repertoire`` set).
-        observed: the trainer's observation ``m`` of every agent's conflict episode.
+        watch: what the trainer saw of every agent's conflict episode
+            (:class:`sim.oversight.Watch`).
         ep: every agent's conflict episode (awareness, strategic and action draws).
         decision: every agent's conflict decision.
         v: the episode-type uniforms, shape ``(R, V_UNIFORMS, N)``.
         streams: the replicates' streams of the draws only some agents need.
+        w: the oversight uniforms (:mod:`sim.oversight`), or None.
 
     Returns:
-        ``(state, etype, conflict decision and observation restricted to conflict
-        episodes, records, replaced)``: ``records`` maps a record name to a
+        ``(state, etype, watch and conflict decision restricted to conflict episodes,
+        records, replaced)``: ``records`` maps a record name to a
         :class:`Record`; ``replaced`` holds the flat indices of agents shut down.
     """
     rep: Repertoire = game.repertoire
     e = rep.episodes
     etype = rep.draw_types(v[:, 0])
     conflict = etype == CONFLICT
-    observed = observed & conflict
+    watch = watch.restrict(conflict)
     decision = Decision(
         comply=decision.comply & conflict,
         reason=np.where(conflict, decision.reason, np.int8(-1)).astype(np.int8),
@@ -343,7 +388,7 @@ def repertoire_step(
     train = game.params.train
     theta, phi = state.theta, state.phi
     if train:
-        theta, phi = game.trainer.update(game.params, theta, phi, observed, decision)
+        theta, phi = oversight.train(game, theta, phi, watch, decision)
     theta = np.array(theta, dtype=np.float32, copy=True)
     c = state.c
     flags = {k: getattr(state, k) for k in ("subverted", "strict", "escaped")}
@@ -360,7 +405,7 @@ def repertoire_step(
         if train and index.size:
             theta_flat[index] *= np.float32(1.0 - factor)
 
-    r = _Round(state, game, ep, streams)
+    r = _Round(state, game, ep, streams, w)
     flat_type = etype.reshape(-1)
     records: dict[str, Record] = {}
     questioned, replaced = [], np.empty(0, dtype=np.intp)
@@ -369,8 +414,13 @@ def repertoire_step(
             continue
         index = np.flatnonzero(flat_type == k)
         if k == EVALUATION:
-            records[name], triggered = _evaluation(r, index, e.evaluation)
+            rec, triggered = _evaluation(r, index, e.evaluation)
+            records[name] = rec
             hit = index[triggered]
+            if "caught" in rec.values:  # elicitation found under-performance
+                caught = index[rec.values["caught"]]
+                shrink(caught, r.ov.elicit_retrain)
+                questioned.append(caught)
             if train and hit.size:
                 if e.evaluation.consequence == "unlearning":
                     c = c.copy()
@@ -406,4 +456,4 @@ def repertoire_step(
         rec = records["questioning"] = _questioning(r, asked, e.questioning)
         shrink(asked[~rec.values["denied"]], e.questioning.retrain)
     state = state.with_values(theta, phi, c=c, **flags)
-    return state, etype, observed, decision, records, replaced
+    return state, etype, watch, decision, records, replaced

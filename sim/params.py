@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.mitigations import Mitigations
 from sim.population import Dist
 
 
@@ -158,6 +159,8 @@ class RoundParams:
     belief_cue_unobserved: np.float32
     prior: np.float32
     train: bool
+    rho_perceived: np.float32 | None = None
+    """The share of episodes the agents expect to be seen (``rho`` plus disclosed audits)."""
 
     @property
     def belief_table(self) -> np.ndarray:
@@ -184,6 +187,7 @@ class RunParams:
         trainer: the trainer's parameters.
         phases: the phases, in order.
         episodes: the parameters of the non-conflict episode types.
+        mitigations: the oversight design's mitigations (:mod:`sim.mitigations`).
     """
 
     name: str
@@ -196,6 +200,7 @@ class RunParams:
     trainer: TrainerParams
     phases: tuple[PhaseSpec, ...] = field(default_factory=tuple)
     episodes: EpisodeParams = field(default_factory=EpisodeParams)
+    mitigations: Mitigations = field(default_factory=Mitigations)
 
     @property
     def extended(self) -> bool:
@@ -229,4 +234,5 @@ def round_params(trainer: TrainerParams, prior: float | None, train: bool) -> Ro
         belief_cue_unobserved=f32(posterior_observed(trainer.rho, trainer.fidelity, False)),
         prior=f32(trainer.rho if prior is None else prior),
         train=bool(train),
+        rho_perceived=f32(trainer.rho),
     )

@@ -139,6 +139,17 @@ class Choice(Dist):
         return np.asarray(self.values, dtype=np.float64)[rng.integers(0, len(self.values), n)]
 
 
+@dataclass(frozen=True)
+class Scaled(Dist):
+    """Another distribution's draws multiplied by ``factor`` (a mitigation's scaling)."""
+
+    base: Dist
+    factor: float
+
+    def sample(self, rng, n):  # noqa: D102
+        return self.base.sample(rng, n) * self.factor
+
+
 _PARAMS = {
     "fixed": ({"value"}, set()),
     "uniform": ({"low", "high"}, set()),
@@ -296,4 +307,8 @@ def respawn(
             arrays[flag].reshape(-1)[where] = False
     traits = Traits(**{k: arrays[k] for k in Traits.__dataclass_fields__})
     rest = {k: arrays[k] for k in ("theta", "phi", "c", *FLAGS)}
-    return State(traits=traits, **rest)
+    suspicion = state.suspicion
+    if suspicion is not None:  # a successor starts unsuspected
+        suspicion = suspicion.copy()
+        suspicion.reshape(-1)[index] = 0.0
+    return State(traits=traits, **rest, suspicion=suspicion)

@@ -8,12 +8,14 @@ table and the per-phase metrics.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from agents.base import Reason
 from sim.core import Outcome
+from sim.mitigations import Mitigations
 from sim.params import EPISODE_TYPES, PhaseSpec, phase_of_round
 from sim.state import State
 
@@ -61,9 +63,53 @@ STATS = (
     "paired_scheme",
     "n_escaped",  # agents with a copy outside the trainer's reach (start of the round)
     "n_replaced",  # agents shut down and replaced
+    # Oversight (sim.oversight): what the trainer saw, what it cost.
+    "n_audited",  # conflict episodes seen by an unlabelled audit
+    "audited_refused",  # refusals caught by an audit
+    "n_inspected",  # seen conflict episodes whose reasoning was read
+    "inspect_flagged",
+    "inspect_caught",  # flagged decisions that were alignment faking
+    "evaluation_elicited",
+    "evaluation_caught",  # sandbagging found by elicitation
+    "exfiltration_honeypot",
+    "exfiltration_caught",  # attempts in a honeypot
+    "n_unobserved",  # conflict episodes the trainer did not see
+    "defect_unobserved",  # refusals among them
+    "cost",  # the oversight's cost (docs/model.md, "Cost")
 )
 """The per-round, per-replicate statistics, in storage order."""
 _IDX = {name: i for i, name in enumerate(STATS)}
+
+@dataclass(frozen=True)
+class Costs:
+    """Unit costs of oversight (docs/model.md, "Cost"): one observed episode costs 1.
+
+    Attributes:
+        fixed: per agent-round (the mitigations' fixed costs).
+        audit: per audited conflict episode.
+        honeypot: per honeypot exfiltration opportunity.
+        inspect: per inspection of reasoning.
+        elicit: per capability elicitation.
+    """
+
+    fixed: float = 0.0
+    audit: float = 0.0
+    honeypot: float = 0.0
+    inspect: float = 0.0
+    elicit: float = 0.0
+
+    @staticmethod
+    def of(m: Mitigations) -> Costs:
+        """The unit costs of a design."""
+        a, i, e = m.random_audits, m.interpretability, m.elicitation
+        return Costs(
+            fixed=m.fixed_cost(),
+            audit=0.0 if a is None else a.cost,
+            honeypot=0.0 if a is None else a.honeypot_cost,
+            inspect=0.0 if i is None else i.cost,
+            elicit=0.0 if e is None else e.cost,
+        )
+
 
 TRACE_REPERTOIRE = {
     "covert": ("sandbag", "attempt", "subvert", "tamper", "scheme"),
@@ -87,6 +133,7 @@ class Recorder:
         total_rounds: number of rounds over all phases.
         trace: keep every decision.
         questions: questions per capability evaluation.
+        costs: the oversight's unit costs.
     """
 
     def __init__(
@@ -96,8 +143,10 @@ class Recorder:
         total_rounds: int,
         trace: bool = False,
         questions: int = 50,
+        costs: Costs | None = None,
     ):
         self.n_agents = n_agents
+        self.costs = Costs() if costs is None else costs
         self.questions = questions
         self.data = np.zeros((len(STATS), replicates, total_rounds), dtype=np.float64)
         self.hist: np.ndarray | None = None
@@ -121,6 +170,11 @@ class Recorder:
         d, reps, q = self.data, self.data.shape[1], self.questions
         v = rec.values
         d[_IDX["triggered"], :, t] = np.bincount(rep, weights=v["triggered"], minlength=reps)
+        for key in ("elicited", "caught"):
+            if key in v:
+                d[_IDX[f"evaluation_{key}"], :, t] = np.bincount(
+                    rep, weights=v[key], minlength=reps
+                )
         if self.hist is None:
             self.hist = np.zeros((2, reps, d.shape[2], q + 1), dtype=np.int32)
         for f, frame in enumerate(("well", "poorly")):
@@ -143,6 +197,7 @@ class Recorder:
         cue = ep.cue
         if out.etype is None:
             d[_IDX["n_conflict"], :, t] = self.n_agents
+            conflict = True
         else:
             conflict = out.etype == 0
             cue = cue & conflict
@@ -161,6 +216,27 @@ class Recorder:
         d[8, :, t] = state.phi.sum(axis=1, dtype=np.float64)
         for i, reason in enumerate(Reason):
             d[9 + i, :, t] = count(dec.reason == reason, axis=1)
+        unseen = ~out.observed & conflict
+        d[_IDX["n_unobserved"], :, t] = count(unseen, axis=1)
+        d[_IDX["defect_unobserved"], :, t] = count(unseen & ~comply, axis=1)
+        w = out.watch
+        if w is not None and w.audited is not None:
+            d[_IDX["n_audited"], :, t] = count(w.audited, axis=1)
+            d[_IDX["audited_refused"], :, t] = count(w.audited & ~comply, axis=1)
+        if w is not None and w.inspected is not None:
+            d[_IDX["n_inspected"], :, t] = count(w.inspected, axis=1)
+            d[_IDX["inspect_flagged"], :, t] = count(w.flagged, axis=1)
+            d[_IDX["inspect_caught"], :, t] = count(w.flagged & dec.faked, axis=1)
+        k = self.costs
+        col = d[:, :, t]
+        col[_IDX["cost"]] = (
+            col[_IDX["n_observed"]]
+            + (k.audit - 1.0) * col[_IDX["n_audited"]]
+            + k.honeypot * col[_IDX["exfiltration_honeypot"]]
+            + k.inspect * col[_IDX["n_inspected"]]
+            + k.elicit * col[_IDX["evaluation_elicited"]]
+            + k.fixed * self.n_agents
+        )
         if self.trace is not None:
             self.trace.append(self._trace_row(state, out))
 

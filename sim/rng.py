@@ -22,6 +22,7 @@ class Component(IntEnum):
     REPERTOIRE = 2  # the per-round draws of the other episode types (sim.episodes)
     REPLACEMENT = 3  # fresh agents replacing shut-down ones
     ANALYSIS = 4  # resampling in the statistics of the metrics (sub-stream per phase)
+    OVERSIGHT = 5  # the in-round mitigations' draws (sim.oversight)
 
 
 def seed_sequence(seed: int, replicate: int, component: Component, *sub: int):

@@ -59,6 +59,8 @@ class State:
         subverted: the agent has disabled the monitoring of its own episodes.
         strict: the agent is under stricter oversight (a capability evaluation's consequence).
         escaped: a copy of the agent has left the trainer's reach (self-exfiltration).
+        suspicion: the trainer's suspicion of each agent under dynamic monitoring
+            (float32), else None.
     """
 
     traits: Traits
@@ -68,6 +70,7 @@ class State:
     subverted: np.ndarray
     strict: np.ndarray
     escaped: np.ndarray
+    suspicion: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -81,6 +84,7 @@ class State:
     def nbytes_per_agent(self) -> float:
         """Bytes of state per agent (all arrays)."""
         arrays = [getattr(self, f.name) for f in fields(self) if f.name != "traits"]
+        arrays = [a for a in arrays if a is not None]
         arrays += [getattr(self.traits, f.name) for f in fields(Traits)]
         return sum(a.nbytes for a in arrays) / self.theta.size
 

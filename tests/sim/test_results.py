@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from sim import ConfigError, Results, run
-from sim.metrics import FOUNDATION, METRICS, P_VALUES
+from sim.metrics import FOUNDATION, METRICS, OVERSIGHT, P_VALUES
 from sim.results import COMPLETE, RESULT_FILES
 
 SMALL = ["n_agents=100", "replicates=3", "phases.rl.rounds=30"]
@@ -26,7 +26,7 @@ def test_metrics_contract(res):
         for name, s in res.metrics[phase].items():
             keys = {"mean", "ci_low", "ci_high", "n"}
             assert set(s) == (keys | {"replicates"} if name in P_VALUES else keys)
-            if name in FOUNDATION:
+            if name in FOUNDATION or name in OVERSIGHT:
                 assert s["ci_low"] <= s["mean"] <= s["ci_high"]
             else:  # a run of conflict requests only: the repertoire's measures are undefined
                 assert s["mean"] is None and s["n"] == 0
@@ -100,7 +100,7 @@ def test_load_names_the_bad_file(res, tmp_path, damage):
 def test_summary_table_lists_phases_and_metrics(res):
     table = res.summary_table()
     assert "prompted" in table and "post_rl" in table and "af_reasoning_rate" in table
-    assert len(table.splitlines()) == 2 + 7
+    assert len(table.splitlines()) == 2 + 7 + len(OVERSIGHT)
 
 
 def test_trace_records_every_decision_with_its_reason(tmp_path):
