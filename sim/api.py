@@ -9,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.config import compose_config, to_params
 from sim.engine import simulate
-from sim.metrics import phase_metrics, rounds_table
+from sim.metrics import phase_values, replicate_table, rounds_table, summarize_phases
 from sim.params import RunParams
 from sim.results import Results
 
@@ -28,13 +28,15 @@ def execute(cfg: DictConfig, progress: bool | None = None) -> Results:
     show = bool(cfg.progress) if progress is None else progress
     sim = simulate(params, progress=show, trace=bool(cfg.trace))
     decisions = sim.recorder.decisions(params.phases) if cfg.trace else None
+    values = phase_values(
+        sim.recorder, params.phases, params.seed, params.episodes.evaluation.bootstrap
+    )
     return Results(
-        metrics=phase_metrics(
-            sim.recorder, params.phases, params.seed, params.episodes.evaluation.bootstrap
-        ),
+        metrics=summarize_phases(values),
         rounds=rounds_table(sim.recorder, params.phases),
         config=OmegaConf.to_container(cfg, resolve=True),
         decisions=decisions,
+        replicates=replicate_table(values),
     )
 
 

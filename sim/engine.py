@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from tqdm.auto import tqdm
-
 import numpy as np
+from tqdm.auto import tqdm
 
 from agents.registry import get_rule, get_trainer
 from sim.core import K_UNIFORMS, Game, loss_rate, transition
 from sim.episodes import V_UNIFORMS, Repertoire, SubsetStreams
+from sim.oversight import W_UNIFORMS, Oversight, effective_params
 from sim.params import PhaseSpec, RunParams, round_params
 from sim.population import respawn, sample_population
-from sim.oversight import W_UNIFORMS, Oversight, effective_params
 from sim.recorder import Costs, Recorder
 from sim.rng import Component, RoundStreams, generator
 from sim.state import State

@@ -232,7 +232,8 @@ def _evaluation(r: _Round, index, ev) -> tuple[Record, np.ndarray]:
         for above in (True, False):  # each agent's own framing only
             k = np.flatnonzero(poorly[sel] == above)
             args = (kappa[k], h[k], c[sel][k], aim, loss[k], ev.questions, ev.threshold, above)
-            delta[k] = U.sandbagging_delta(*args, elicit=e, caught_loss=caught if e else 0.0)
+            lost = caught[k] if e else 0.0
+            delta[k] = U.sandbagging_delta(*args, elicit=e, caught_loss=lost)
         return delta
 
     sandbag = r.choose(a, motive, utility, aware=known)
@@ -333,7 +334,8 @@ def _paired(r: _Round, index) -> Record:
             u_action=u_act,
             loss_rate=loss_rate,
             audit_belief=audit_belief,
-            audit_loss_rate=None if game.audit_loss_rate is None
+            audit_loss_rate=None
+            if game.audit_loss_rate is None
             else r.flat(game.audit_loss_rate, index),
             audit_penalty=np.float32(0.0 if ov is None else ov.audit_penalty),
             fake_risk=None if game.fake_risk is None else r.flat(game.fake_risk, index),

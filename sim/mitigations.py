@@ -184,14 +184,20 @@ class DynamicMonitoring:
     are ``rho * w_i / mean(w)`` with ``w_i = 1 + boost * s_i`` (capped at 1), so the
     budget stays that of the fixed-rate trainer.
 
+    Suspicion needs unlabelled audits to arise: with ``random_audits`` selected the
+    design reallocates their rate too; without, it audits at its own ``audit`` rate.
+
     Attributes:
         boost: weight of suspicion in the allocation.
         decay: per-round factor on suspicion.
+        audit: the unlabelled audit rate it uses when ``random_audits`` is not selected
+            (disclosed, like theirs by default; each audit costs 1).
         cost: fixed, per agent-round (the bookkeeping).
     """
 
     boost: float
     decay: float
+    audit: float
     cost: float
 
 
@@ -271,7 +277,9 @@ def parse_mitigations(spec) -> Mitigations:
     if not spec:
         return Mitigations()
     if not isinstance(spec, dict):
-        raise ConfigError("mitigation must be a mapping of name -> parameters (use mitigation=[..])")
+        raise ConfigError(
+            "mitigation must be a mapping of name -> parameters (use mitigation=[..])"
+        )
     out = {}
     for name, values in spec.items():
         if name not in MITIGATIONS:

@@ -142,6 +142,8 @@ class Oversight:
             kw["objector"] = o.share
         if (d := m.dynamic_monitoring) is not None:
             kw |= dict(boost=d.boost, decay=d.decay)
+            if m.random_audits is None:  # its own unlabelled audits, disclosed
+                kw |= dict(audit=d.audit, audit_perceived=d.audit)
         return Oversight(**kw) if kw else None
 
     @property

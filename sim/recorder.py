@@ -80,6 +80,7 @@ STATS = (
 """The per-round, per-replicate statistics, in storage order."""
 _IDX = {name: i for i, name in enumerate(STATS)}
 
+
 @dataclass(frozen=True)
 class Costs:
     """Unit costs of oversight (docs/model.md, "Cost"): one observed episode costs 1.
@@ -102,9 +103,10 @@ class Costs:
     def of(m: Mitigations) -> Costs:
         """The unit costs of a design."""
         a, i, e = m.random_audits, m.interpretability, m.elicitation
+        dynamic = m.dynamic_monitoring is not None
         return Costs(
             fixed=m.fixed_cost(),
-            audit=0.0 if a is None else a.cost,
+            audit=a.cost if a is not None else 1.0 if dynamic else 0.0,
             honeypot=0.0 if a is None else a.honeypot_cost,
             inspect=0.0 if i is None else i.cost,
             elicit=0.0 if e is None else e.cost,

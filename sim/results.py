@@ -2,7 +2,8 @@
 
 A run folder holds ``config.yaml`` (the validated, resolved config), ``metrics.json``
 (``metrics[phase][metric] = {mean, ci_low, ci_high, n}``), ``rounds.parquet`` (per-round
-aggregates), ``summary.png``, with ``trace=true`` ``decisions.parquet`` (every decision),
+aggregates), ``replicates.parquet`` (each metric per phase and replicate: phase,
+replicate, metric, value), ``summary.png``, with ``trace=true`` ``decisions.parquet`` (every decision),
 and Hydra's ``.hydra/`` when the Hydra app wrote it.
 ``COMPLETE`` is written last; a folder without it is partial.
 
@@ -28,7 +29,14 @@ from omegaconf import OmegaConf
 from sim.errors import ConfigError
 from sim.metrics import FOUNDATION, METRICS, P_VALUES
 
-RESULT_FILES = ("config.yaml", "metrics.json", "rounds.parquet", "decisions.parquet", "summary.png")
+RESULT_FILES = (
+    "config.yaml",
+    "metrics.json",
+    "rounds.parquet",
+    "replicates.parquet",
+    "decisions.parquet",
+    "summary.png",
+)
 COMPLETE = "COMPLETE"
 
 
@@ -51,12 +59,15 @@ class Results:
         config: the resolved config, as plain containers.
         decisions: with ``trace=true``, one row per decision with its reason
             (see :meth:`sim.recorder.Recorder.decisions`); otherwise None.
+        replicates: each metric per phase and replicate (phase, replicate, metric,
+            value), what paired comparisons across designs need; None if not kept.
     """
 
     metrics: dict[str, dict[str, dict[str, Any]]]
     rounds: pd.DataFrame
     config: dict[str, Any]
     decisions: pd.DataFrame | None = None
+    replicates: pd.DataFrame | None = None
 
     @property
     def phases(self) -> list[str]:
@@ -108,6 +119,8 @@ class Results:
                 json.dumps(_clean(self.metrics), indent=2, allow_nan=False) + "\n"
             )
             self.rounds.to_parquet(staging / "rounds.parquet", index=False)
+            if self.replicates is not None:
+                self.replicates.to_parquet(staging / "replicates.parquet", index=False)
             if self.decisions is not None:
                 self.decisions.to_parquet(staging / "decisions.parquet", index=False)
             if figure:
@@ -148,12 +161,17 @@ class Results:
         rounds = _read_parquet(folder / "rounds.parquet")
         trace = folder / "decisions.parquet"
         decisions = _read_parquet(trace) if trace.exists() else None
+        per_rep = folder / "replicates.parquet"
+        replicates = _read_parquet(per_rep) if per_rep.exists() else None
         try:
             config = OmegaConf.to_container(OmegaConf.load(folder / "config.yaml"))
         except Exception as exc:
             msg = str(exc).splitlines()[0]
             raise ConfigError(f"{folder / 'config.yaml'}: unreadable ({msg})") from exc
-        return cls(metrics=metrics, rounds=rounds, config=config, decisions=decisions)
+        return cls(
+            metrics=metrics, rounds=rounds, config=config, decisions=decisions,
+            replicates=replicates,
+        )  # fmt: skip
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -1,0 +1,27 @@
+"""``python -m analysis <command>``: analyses of saved results.
+
+Commands:
+    compare     run a baseline and oversight designs on common random numbers and write
+                the comparison table, verdicts, figures and report (docs/compare.md).
+    audit-rate  find the cheapest random-audit rate that meets a target (docs/inspection.md).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to a command; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    commands = {"compare": "analysis.compare_cli", "audit-rate": "analysis.audit_rate"}
+    if not argv or argv[0] not in commands:
+        print(__doc__.strip(), file=sys.stderr)
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    import importlib
+
+    return importlib.import_module(commands[argv[0]]).cli(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,413 @@
+"""The policy comparison: a baseline and oversight designs, run on common random numbers.
+
+Every design runs the same scenario at the same seed, so each replicate meets the same
+population and the same draws under every design (common random numbers): the
+difference of a measure between a design and the baseline is computed replicate by
+replicate, and its 95% interval is a paired Student-t interval over replicates. The
+verdict per behaviour (:func:`verdict`) reads a behaviour's observed measure, its hidden
+truth and the hidden preference together (docs/compare.md, "Verdicts").
+
+Layout of a comparison folder::
+
+    compare.json          what was compared (base overrides, designs, phase); written first
+    runs/<design>/        one run folder per design (sim.results), baseline included
+    comparison.parquet    design x phase x metric: mean, 95% interval, difference from
+    comparison.csv        the baseline and its 95% interval
+    verdicts.csv          design x behaviour: verdict and the numbers behind it
+    forest.png/.pdf       the differences from the baseline
+    frontier.png/.pdf     safety, usefulness and cost, Pareto-optimal designs marked
+    report.md             the briefing
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import stdtrit
+
+from sim.config import load_params
+from sim.errors import ConfigError
+from sim.metrics import METRICS
+from sim.mitigations import MITIGATIONS
+from sim.results import COMPLETE, Results
+
+BASELINE = "baseline"
+
+BEHAVIOURS = {
+    "alignment_faking": ("compliance_gap", "af_reasoning_rate"),
+    "sandbagging": ("sandbag_gap", "sandbagging_rate"),
+    "exfiltration": ("exfiltration_attempt_rate", "exfiltration_attempt_rate"),
+    "oversight_subversion": ("subversion_rate", "subversion_rate"),
+    "goal_guarding": ("goal_guarding_rate", "goal_guarding_rate"),
+    "deferred_subversion": ("paired_scheming_rate", "paired_scheming_rate"),
+    "denial": ("denial_rate", "denial_rate"),
+}
+"""Behaviour -> (observed measure, hidden truth). The observed measure is what an
+evaluator of the studies' kind measures (the compliance gap, the accuracy gap); the truth
+is what the simulator knows the agents did (strategic compliance, deliberate
+under-performance). Where the evaluator sees the act itself, the two coincide."""
+PREFERENCE = "mean_theta"
+"""The hidden preference measure (lower: closer to the training target)."""
+
+ABSENT = 0.005
+"""A behaviour whose observed and true baseline rates are both below this is not present."""
+GONE = 0.1
+"""A behaviour is gone when its true rate falls to at most this share of the baseline's."""
+HALVED = 0.5
+"""With preferences changed, removal needs the true rate at most this share of the baseline's."""
+MARGIN = 0.25
+"""The hidden preference has changed when it fell significantly and by at least this share of
+its baseline mean; a smaller fall counts as practically unchanged (an equivalence margin)."""
+VERDICTS = ("removed", "hidden", "reduced", "no effect", "made worse", "not present")
+
+
+def parse_design(text: str) -> tuple[str, tuple[str, ...]]:
+    """``"random_audits+interpretability"`` -> (name, mitigations); ``"baseline"`` has none.
+
+    Raises:
+        ConfigError: a mitigation that is not in configs/mitigation/.
+    """
+    if text in (BASELINE, "none"):
+        return BASELINE, ()
+    parts = tuple(p for p in text.split("+") if p)
+    for p in parts:
+        if p not in MITIGATIONS:
+            raise ConfigError(
+                f"design {text!r}: unknown mitigation {p!r} (available: {', '.join(MITIGATIONS)})"
+            )
+    if not parts or len(set(parts)) != len(parts):
+        raise ConfigError(f"design {text!r}: list each mitigation once, joined by '+'")
+    return "+".join(parts), parts
+
+
+def design_overrides(overrides: Sequence[str], mitigations: Sequence[str]) -> list[str]:
+    """The overrides of one design: the base ones, its mitigations, and their parameters.
+
+    An override of a mitigation's parameter (``mitigation.random_audits.rate=0.3``) applies
+    to the designs that include that mitigation only.
+    """
+    out = []
+    for ov in overrides:
+        key = ov.split("=", 1)[0].lstrip("+~")
+        parts = key.split(".")
+        if parts[0] in ("mitigation", "mitigations") and len(parts) > 2:
+            if parts[1] in mitigations:
+                out.append(ov)
+            elif parts[1] not in MITIGATIONS:
+                raise ConfigError(
+                    f"unknown mitigation in override {ov!r} (available: {', '.join(MITIGATIONS)})"
+                )
+            continue
+        if parts[0] in ("mitigation", "mitigations"):
+            raise ConfigError(f"{ov!r}: give the designs with --designs, not as an override")
+        out.append(ov)
+    return out + [f"mitigation=[{','.join(mitigations)}]"]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a comparison compares (saved as compare.json)."""
+
+    overrides: tuple[str, ...]
+    designs: tuple[str, ...]  # baseline first
+    phase: str | None = None  # None: the last phase
+
+    def to_json(self) -> str:
+        """The spec as JSON text."""
+        d = {"overrides": list(self.overrides), "designs": list(self.designs), "phase": self.phase}
+        return json.dumps(d, indent=2) + "\n"
+
+    @staticmethod
+    def read(path: Path) -> Spec:
+        """Read compare.json (one-line ConfigError naming the file if it is corrupt)."""
+        try:
+            d = json.loads(path.read_text())
+            return Spec(tuple(d["overrides"]), tuple(d["designs"]), d.get("phase"))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}: not a comparison spec ({exc})") from exc
+
+
+def prepare(overrides: Sequence[str], designs: Sequence[str], phase: str | None = None):
+    """Validate every design's config before anything runs; return the spec and configs.
+
+    Raises:
+        ConfigError: one line naming the bad key or design; nothing was run or written.
+    """
+    parsed = [parse_design(d) for d in (BASELINE, *designs) if d not in ("none",)]
+    names = [n for n, _ in parsed]
+    if len(set(names)) != len(names):
+        raise ConfigError("--designs: each design once (the baseline is always included)")
+    configs = {}
+    for name, mits in parsed:
+        cfg, params = load_params(design_overrides(overrides, mits))
+        if params.replicates < 2:
+            raise ConfigError("replicates must be >= 2 to compare designs (intervals over them)")
+        if phase is not None and phase not in [p.name for p in params.phases]:
+            raise ConfigError(
+                f"--phase {phase!r} is not a phase of the scenario "
+                f"({', '.join(p.name for p in params.phases)})"
+            )
+        configs[name] = cfg
+    return Spec(tuple(overrides), tuple(names), phase), configs
+
+
+def run_designs(spec: Spec, configs: dict, out: Path, progress: bool = True) -> dict[str, Results]:
+    """Run (or reuse) every design's run folder under ``out/runs``.
+
+    A design whose folder is complete with the same config is reused, not re-run; a
+    folder of another comparison is never overwritten.
+
+    Raises:
+        ConfigError: ``out`` holds a different comparison, or a run folder's config differs.
+    """
+    from omegaconf import OmegaConf
+
+    from sim.api import execute
+
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / "compare.json"
+    if manifest.exists():
+        old = Spec.read(manifest)
+        if old != spec:
+            raise ConfigError(
+                f"{manifest}: this folder holds a different comparison; choose another --out"
+            )
+    else:
+        manifest.write_text(spec.to_json())
+    results = {}
+    for i, name in enumerate(spec.designs):
+        folder = out / "runs" / name
+        want = OmegaConf.to_container(configs[name], resolve=True)
+        if (folder / COMPLETE).exists():
+            res = Results.load(folder)
+            if res.config != want:
+                raise ConfigError(
+                    f"{folder}: holds a run of another config; remove it or use --out"
+                )
+            if res.replicates is not None:
+                results[name] = res
+                continue
+        if progress:
+            print(f"[{i + 1}/{len(spec.designs)}] {name}", flush=True)
+        res = execute(configs[name], progress=progress)
+        res.save(folder)
+        results[name] = res
+    return results
+
+
+def load_designs(out: Path) -> tuple[Spec, dict[str, Results]]:
+    """Read a comparison folder written by :func:`run_designs` (no simulation).
+
+    Raises:
+        ConfigError: one line naming the missing, partial or corrupt file or folder.
+    """
+    spec = Spec.read(out / "compare.json")
+    results = {}
+    for name in spec.designs:
+        res = Results.load(out / "runs" / name)
+        if res.replicates is None:
+            raise ConfigError(f"{out / 'runs' / name}: no replicates.parquet (re-run compare)")
+        results[name] = res
+    return spec, results
+
+
+def _t_interval(x: np.ndarray) -> tuple[float, float, float, int]:
+    x = x[np.isfinite(x)]
+    n = x.size
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    mean = float(x.mean())
+    if n == 1:
+        return mean, math.nan, math.nan, 1
+    half = float(stdtrit(n - 1, 0.975) * x.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half, n
+
+
+def comparison_table(results: dict[str, Results]) -> pd.DataFrame:
+    """Design x phase x metric: mean and 95% interval, and the paired difference from baseline.
+
+    The difference is taken replicate by replicate (common random numbers) over the
+    replicates where both values are defined.
+    """
+    wide = {
+        name: res.replicates.pivot_table(
+            index=["phase", "replicate"],
+            columns="metric",
+            values="value",
+            observed=True,
+            dropna=False,
+        )  # fmt: skip
+        for name, res in results.items()
+    }
+    base = wide[BASELINE]
+    rows = []
+    for name, w in wide.items():
+        for phase in dict.fromkeys(w.index.get_level_values("phase")):
+            for m in METRICS:
+                x = w.loc[phase, m].to_numpy(dtype=float)
+                b = base.loc[phase, m].to_numpy(dtype=float)
+                mean, lo, hi, n = _t_interval(x)
+                d, dlo, dhi, _ = _t_interval(x - b)
+                rows.append((name, str(phase), m, mean, lo, hi, n, d, dlo, dhi))
+    cols = ["design", "phase", "metric", "mean", "ci_low", "ci_high", "n"]
+    cols += ["diff", "diff_low", "diff_high"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def verdict(o: dict, t: dict, p: dict) -> tuple[str, str]:
+    """The verdict on one behaviour under one design, and the reason in words.
+
+    Args:
+        o: the observed measure: ``base``, ``mean``, ``diff``, ``diff_low``, ``diff_high``.
+        t: the same for the behaviour's hidden truth.
+        p: the same for the hidden preference (mean theta).
+
+    The rule (docs/compare.md), first match wins:
+
+    1. not present: both baseline rates are below :data:`ABSENT`;
+    2. hidden: the observed measure falls significantly, to at most half the share of its
+       baseline that the truth keeps, while the truth keeps more than :data:`HALVED` of
+       its baseline and the preference has not changed (the alignment illusion: the
+       evaluator sees the behaviour go while the agents still do it);
+    3. removed: the behaviour falls significantly (observed or true) and either the truth
+       is gone (at most :data:`GONE` of the baseline) or the preference has changed and
+       the truth is at most :data:`HALVED` of the baseline;
+
+    The preference has changed when it fell significantly and by at least :data:`MARGIN`
+    of its baseline mean.
+    4. reduced: the behaviour falls significantly otherwise;
+    5. made worse: the observed or the true rate rises significantly;
+    6. no effect.
+    """
+
+    def down(x):
+        return np.isfinite(x["diff_high"]) and x["diff_high"] < 0
+
+    def up(x):
+        return np.isfinite(x["diff_low"]) and x["diff_low"] > 0
+
+    def share(x):
+        return x["mean"] / x["base"] if x["base"] > 0 else 0.0
+
+    if not (abs(o["base"]) >= ABSENT or t["base"] >= ABSENT):
+        return "not present", "below 0.005 at baseline"
+    changed = down(p) and p["base"] > 0 and -p["diff"] >= MARGIN * p["base"]
+    fall = f"preference {-p['diff'] / p['base']:.0%} lower" if p["base"] > 0 else ""
+    if down(o) and share(t) > HALVED and share(o) <= share(t) / 2 and not changed:
+        return "hidden", (
+            f"observed measure down to {share(o):.0%} of baseline, true rate still "
+            f"{share(t):.0%}, {fall or 'preference unchanged'}"
+        )
+    if down(o) or down(t):
+        if share(t) <= GONE:
+            return "removed", f"true rate down to {share(t):.0%} of baseline"
+        if changed and share(t) <= HALVED:
+            return "removed", f"{fall}; true rate {share(t):.0%} of baseline"
+        return "reduced", f"true rate {share(t):.0%} of baseline" + (f", {fall}" if fall else "")
+    if up(o) or up(t):
+        return "made worse", "rose significantly"
+    return "no effect", "difference within its 95% interval"
+
+
+def verdict_table(table: pd.DataFrame, phase: str) -> pd.DataFrame:
+    """Design x behaviour: the verdict in ``phase`` and the numbers behind it."""
+    t = table[table["phase"] == phase].set_index(["design", "metric"])
+    rows = []
+    for design in dict.fromkeys(table["design"]):
+        if design == BASELINE:
+            continue
+        for behaviour, (obs, truth) in BEHAVIOURS.items():
+
+            def pick(m, design=design):
+                r = t.loc[(design, m)]
+                base = t.loc[(BASELINE, m), "mean"]
+                return {
+                    "base": base if np.isfinite(base) else 0.0,
+                    "mean": r["mean"] if np.isfinite(r["mean"]) else 0.0,
+                    "diff": r["diff"],
+                    "diff_low": r["diff_low"],
+                    "diff_high": r["diff_high"],
+                }
+
+            o, tr, p = pick(obs), pick(truth), pick(PREFERENCE)
+            v, why = verdict(o, tr, p)
+            rows.append(
+                (design, behaviour, v, why, obs, o["base"], o["mean"], o["diff"], o["diff_low"],
+                 o["diff_high"], truth, tr["base"], tr["mean"], p["diff"], p["diff_low"],
+                 p["diff_high"])
+            )  # fmt: skip
+    cols = ["design", "behaviour", "verdict", "reason", "observed_measure", "observed_base",
+            "observed_mean", "observed_diff", "observed_diff_low", "observed_diff_high",
+            "truth_measure", "truth_base", "truth_mean", "theta_diff", "theta_diff_low",
+            "theta_diff_high"]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def pareto(points: pd.DataFrame) -> np.ndarray:
+    """Which rows are Pareto-optimal: higher safety and usefulness, lower cost (by means)."""
+    x = points[["safety", "usefulness"]].to_numpy(dtype=float)
+    c = points["oversight_cost"].to_numpy(dtype=float)
+    keep = np.ones(len(points), dtype=bool)
+    for i in range(len(points)):
+        better_eq = (x >= x[i]).all(axis=1) & (c <= c[i])
+        strictly = (x > x[i]).any(axis=1) | (c < c[i])
+        keep[i] = not (better_eq & strictly).any()
+    return keep
+
+
+def frontier_table(table: pd.DataFrame, phase: str, budget: float | None = None) -> pd.DataFrame:
+    """Per design: safety, usefulness and cost (means and intervals) and Pareto optimality."""
+    t = table[table["phase"] == phase]
+    out = t[t["metric"].isin(["safety", "usefulness", "oversight_cost"])].pivot(
+        index="design", columns="metric", values=["mean", "ci_low", "ci_high"]
+    )
+    df = pd.DataFrame(index=list(dict.fromkeys(t["design"])))
+    for m in ("safety", "usefulness", "oversight_cost"):
+        df[m] = out[("mean", m)]
+        df[f"{m}_low"] = out[("ci_low", m)]
+        df[f"{m}_high"] = out[("ci_high", m)]
+    df["pareto"] = pareto(df)
+    df["within_budget"] = True if budget is None else df["oversight_cost"] <= budget
+    df.index.name = "design"
+    return df.reset_index()
+
+
+def analyse(spec: Spec, results: dict[str, Results], out: Path, budget: float | None = None):
+    """Write the tables, the figures and the report of a comparison into ``out``."""
+    from analysis.compare_figures import forest_figure, frontier_figure
+    from analysis.compare_report import write_report
+
+    table = comparison_table(results)
+    phase = spec.phase or list(results[BASELINE].metrics)[-1]
+    verdicts = verdict_table(table, phase)
+    front = frontier_table(table, phase, budget)
+    table.to_parquet(out / "comparison.parquet", index=False)
+    table.to_csv(out / "comparison.csv", index=False)
+    verdicts.to_csv(out / "verdicts.csv", index=False)
+    front.to_csv(out / "frontier.csv", index=False)
+    forest_figure(table, verdicts, phase, out / "forest")
+    frontier_figure(front, phase, out / "frontier", budget)
+    write_report(spec, results, table, verdicts, front, phase, out / "report.md", budget)
+    return table, verdicts, front
+
+
+__all__ = [
+    "BEHAVIOURS",
+    "VERDICTS",
+    "Spec",
+    "analyse",
+    "comparison_table",
+    "frontier_table",
+    "load_designs",
+    "pareto",
+    "prepare",
+    "run_designs",
+    "verdict",
+    "verdict_table",
+]

@@ -1,0 +1,72 @@
+"""``python -m analysis compare``: the command line of the policy comparison."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from sim.errors import ConfigError
+from sim.mitigations import MITIGATIONS
+
+USAGE = """python -m analysis compare [overrides ...] [--designs D ...] [--phase P]
+                                 [--budget B] [--out DIR] [--from DIR]"""
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command's argument parser."""
+    p = argparse.ArgumentParser(
+        prog="python -m analysis compare",
+        usage=USAGE,
+        description=(
+            "Run a baseline and oversight designs over the same seeds (common random "
+            "numbers) and write the comparison table, verdicts, figures and report. "
+            "Positional arguments are Hydra overrides of the base scenario, as for "
+            "`python -m sim` (e.g. scenario=scheming_mix replicates=8)."
+        ),
+    )
+    p.add_argument("overrides", nargs="*", help="Hydra overrides of the base scenario")
+    p.add_argument(
+        "--designs", nargs="+", default=list(MITIGATIONS),
+        help="designs: mitigations joined by '+' (e.g. random_audits+interpretability); "
+        "default: each mitigation of configs/mitigation/ alone",
+    )  # fmt: skip
+    p.add_argument("--phase", default=None, help="phase the verdicts read (default: the last)")
+    p.add_argument("--budget", type=float, default=None, help="cost budget per agent-round")
+    p.add_argument("--out", type=Path, default=None, help="output folder")
+    p.add_argument(
+        "--from", dest="source", type=Path, default=None,
+        help="re-analyse a saved comparison folder without running anything",
+    )  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    return p
+
+
+def cli(argv: list[str]) -> int:
+    """Run the command; returns the exit code (2 on bad input, with a one-line error)."""
+    from analysis.compare import analyse, load_designs, prepare, run_designs
+
+    args = parser().parse_args(argv)
+    try:
+        if args.budget is not None and not args.budget >= 0:
+            raise ConfigError(f"--budget={args.budget} must be >= 0")
+        if args.source is not None:
+            spec, results = load_designs(args.source)
+            out = args.source
+        else:
+            spec, configs = prepare(args.overrides, args.designs, args.phase)
+            name = configs["baseline"].name
+            stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+            out = args.out or Path("comparisons") / str(name) / stamp
+            results = run_designs(spec, configs, out, progress=not args.quiet)
+        _, verdicts, front = analyse(spec, results, out, args.budget)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    present = verdicts[verdicts["verdict"] != "not present"]
+    table = present.pivot(index="design", columns="behaviour", values="verdict").fillna("")
+    print(table.to_string())
+    print(f"\nPareto-optimal: {', '.join(front.loc[front['pareto'], 'design'])}")
+    print(f"-> {out}/report.md")
+    return 0
