@@ -3,8 +3,8 @@
 A run folder holds ``config.yaml`` (the validated, resolved config), ``metrics.json``
 (``metrics[phase][metric] = {mean, ci_low, ci_high, n}``), ``rounds.parquet`` (per-round
 aggregates), ``replicates.parquet`` (each metric per phase and replicate: phase,
-replicate, metric, value), ``summary.png``, with ``trace=true`` ``decisions.parquet`` (every decision),
-and Hydra's ``.hydra/`` when the Hydra app wrote it.
+replicate, metric, value), ``summary.png``, with ``trace=true`` ``decisions.parquet``
+(every decision), and Hydra's ``.hydra/`` when the Hydra app wrote it.
 ``COMPLETE`` is written last; a folder without it is partial.
 
 Saving never leaves a mix of old and new files: the new files are written into a
