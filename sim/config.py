@@ -263,6 +263,11 @@ def one_line(exc: BaseException) -> str:
     name = key.group(1) if key else next(g for g in override.groups() if g) if override else None
     if re.search(r"not in struct|Key '[^']+' not in '", full) and name:
         return f"unknown config key '{name}' (docs/configuration.md lists the keys)"
+    unloadable = re.search(r"Could not load '([^']+)/([^']+)'", full)
+    if unloadable and (CONFIG_DIR / unloadable.group(1)).is_dir():
+        group = unloadable.group(1)
+        options = ", ".join(sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml")))
+        return f"{group}={unloadable.group(2)}: no such preset (available: {options})"
     missing = re.search(r"Could not find '([^']+)/([^']+)'", full)
     if missing:
         options = ", ".join(re.findall(r"^\t(\S+)$", full, flags=re.M))
