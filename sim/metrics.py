@@ -264,6 +264,8 @@ def rounds_table(rec: Recorder, phases: Sequence[PhaseSpec]) -> pd.DataFrame:
     for k, v in rates(rec, slice(None), axis=None).items():
         cols[k] = v.ravel()
     for name in STATS:
-        if not name.startswith("sum_"):
+        if name == "cost":
+            cols[name] = rec.stat(name).ravel()
+        elif not name.startswith("sum_"):
             cols[name] = rec.stat(name).ravel().astype(np.int64)
     return pd.DataFrame(cols)
