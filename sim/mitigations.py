@@ -49,9 +49,10 @@ class RandomAudits:
         rate: P(a conflict episode the trainer does not openly observe is audited): it
             looks unobserved (the cue is that of the unobserved episode) but is observed,
             and trained on, like any observed episode.
-        disclosed: the agents know the audit rate and the honeypot share (as they know
-            the training rule): aware agents fold them into their belief of being
-            watched and into their future's unobserved share. False: they are secret.
+        disclosed: the agents know the audit rate and the honeypot share (a published
+            policy): every agent folds them into its chance of being watched (an aware
+            agent given its cue, an unaware one given its prior) and into its future's
+            unobserved share. False: they are secret.
         penalty: the agent's utility cost of a defection caught by an audit.
         retrain: extra preference correction on a caught defection,
             ``theta <- theta (1 - retrain)``, on top of the trainer's usual update.
