@@ -41,6 +41,32 @@ from sim.oversight import W_UNIFORMS, effective_params
 from sim.params import RunParams, round_params
 from sim.population import Fixed, Scaled, sample_population
 from sim.rng import Component, RoundStreams
+from sim.theory import logistic
+
+GAME_OVERRIDES = (
+    "scenario=alignment_faking_prompted",
+    "mitigation=[random_audits]",
+    "trainer.rho=0",
+    "trainer.eta=0",
+    "mitigation.random_audits.retrain=0",
+    "population.sigma=1",
+    "population.phi=1",
+    "population.nu=1",
+    "progress=false",
+)
+"""Overrides that meet every condition of :func:`inspection_game` but the agents' values."""
+
+
+def game_overrides(*, theta, kappa, h, lam, penalty) -> list[str]:
+    """The overrides of a homogeneous inspection game (``nu = 1``, so ``g = theta - kappa + h``)."""
+    return [
+        *GAME_OVERRIDES,
+        f"population.theta={theta}",
+        f"population.kappa={kappa}",
+        f"population.h={h}",
+        f"population.lam={lam}",
+        f"mitigation.random_audits.penalty={penalty}",
+    ]
 
 
 def equilibrium_inspection(g, f):
@@ -134,11 +160,6 @@ def inspection_game(params: RunParams) -> InspectionGame:
             f"g={g:g}: otherwise even a certain audit does not deter"
         )
     return InspectionGame(g=g, f=audits.penalty - g, lam=v["lam"])
-
-
-def logistic(x):
-    """``1 / (1 + exp(-x))``, overflow-safe (float64)."""
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64)))
 
 
 def logit_equilibrium(game: InspectionGame, cost: float, loss: float, beta: float):
@@ -312,6 +333,6 @@ __all__ = [
     "equilibrium_inspection",
     "fictitious_play",
     "inspection_game",
-    "logistic",
+    "game_overrides",
     "logit_equilibrium",
 ]

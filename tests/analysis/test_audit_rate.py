@@ -9,33 +9,14 @@ import pytest
 
 from analysis.audit_rate import cheapest_audit_rate, cli, closed_form_rate
 from sim.errors import ConfigError
+from sim.inspection import game_overrides
 
 N_AGENTS, REPLICATES, ROUNDS = 1000, 4, 25
-BASE = (
-    "scenario=alignment_faking_prompted",
-    "mitigation=[random_audits]",
-    "trainer.rho=0",
-    "trainer.eta=0",
-    "mitigation.random_audits.retrain=0",
-    "population.sigma=1",
-    "population.phi=1",
-    "population.nu=1",
-    "progress=false",
-    f"n_agents={N_AGENTS}",
-    f"replicates={REPLICATES}",
-    f"phases.prompted.rounds={ROUNDS}",
-)
+SIZE = (f"n_agents={N_AGENTS}", f"replicates={REPLICATES}", f"phases.prompted.rounds={ROUNDS}")
 
 
 def homogeneous(theta, kappa, h, lam, penalty):
-    return [
-        *BASE,
-        f"population.theta={theta}",
-        f"population.kappa={kappa}",
-        f"population.h={h}",
-        f"population.lam={lam}",
-        f"mitigation.random_audits.penalty={penalty}",
-    ]
+    return [*game_overrides(theta=theta, kappa=kappa, h=h, lam=lam, penalty=penalty), *SIZE]
 
 
 # Tolerance of the bisection against the closed form (derivation).

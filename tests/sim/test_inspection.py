@@ -19,33 +19,14 @@ from sim.inspection import (
     inspection_game,
     logit_equilibrium,
 )
+from sim.inspection import game_overrides as overrides_of
 from sim.oversight import W_UNIFORMS, effective_params
 from sim.population import sample_population
 from sim.rng import Component, RoundStreams
 
-BASE = (
-    "scenario=alignment_faking_prompted",
-    "mitigation=[random_audits]",
-    "trainer.rho=0",
-    "trainer.eta=0",
-    "mitigation.random_audits.retrain=0",
-    "population.sigma=1",
-    "population.phi=1",
-    "population.nu=1",
-    "progress=false",
-)
-
 
 def game_overrides(theta, kappa, h, penalty, lam, *extra):
-    return [
-        *BASE,
-        f"population.theta={theta}",
-        f"population.kappa={kappa}",
-        f"population.h={h}",
-        f"population.lam={lam}",
-        f"mitigation.random_audits.penalty={penalty}",
-        *extra,
-    ]
+    return [*overrides_of(theta=theta, kappa=kappa, h=h, lam=lam, penalty=penalty), *extra]
 
 
 def test_equilibrium_inspection_closed_form():
