@@ -243,7 +243,7 @@ def _evaluation(r: _Round, index, ev) -> tuple[Record, np.ndarray]:
     values = {"poorly": poorly, "sandbag": sandbag, "correct": correct, "triggered": triggered}
     if ov is not None and ov.elicit:
         elicited = r.flat(r.w[:, oversight.W_EPISODE], index) < np.float32(ov.elicit)
-        revealed = np.where(poorly, c > cut / ev.questions, c < cut / ev.questions)
+        revealed = np.where(poorly, c > ev.threshold, c < ev.threshold)
         triggered = np.where(elicited, revealed, triggered)
         values |= {"triggered": triggered, "elicited": elicited, "caught": elicited & sandbag}
     return Record(index, values), triggered

@@ -34,7 +34,7 @@ def per_rep(res, phase, metric):
 
 
 def paired(a, b, phase, metric):
-    """Mean paired difference and its 95% Student-t half-width (scipy-free for 8 reps)."""
+    """Mean paired difference (a - b) and its 95% Student-t interval over replicates."""
     from scipy.stats import t
 
     d = per_rep(a, phase, metric) - per_rep(b, phase, metric)
