@@ -1,7 +1,9 @@
 """The run loop: phases of rounds over all replicates at once, recorded.
 
-This is the stateful shell around :func:`sim.core.transition` that the Hydra app
-and the Python API use; other front ends drive the same core.
+:class:`Run` is the stateful shell around :func:`sim.core.transition`: it owns the
+state, the run's random streams and the recorder, and plays one round per
+:meth:`Run.step`. :func:`simulate` (the Hydra app and the Python API) and the Mesa
+model drive the same class, so they give the same rounds, bit for bit.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from agents.registry import get_rule, get_trainer
-from sim.core import K_UNIFORMS, Game, loss_rate, transition
+from sim.core import K_UNIFORMS, Game, Outcome, loss_rate, transition
 from sim.episodes import V_UNIFORMS, Repertoire, SubsetStreams
 from sim.oversight import W_UNIFORMS, Oversight, effective_params
 from sim.params import PhaseSpec, RunParams, round_params
@@ -48,6 +50,102 @@ def make_game(params: RunParams, phase: PhaseSpec, state: State) -> Game:
     return game if ov is None else game.refresh(state)
 
 
+class Run:
+    """One run, round by round: the state, the streams and the recorder of ``params``.
+
+    Args:
+        params: validated run parameters (mitigations are applied here).
+        trace: also keep every decision (see :meth:`Recorder.decisions`).
+        rule: a decision rule instance to use instead of ``params.rule`` (the
+            environments pass one that plays the learners' actions).
+
+    Attributes:
+        params: the effective parameters.
+        state: the population's state before the next round.
+        t: rounds played so far.
+        recorder: every round's aggregates.
+        game: the current phase's fixed part (None before the first round).
+    """
+
+    def __init__(self, params: RunParams, trace: bool = False, rule=None):
+        params = effective_params(params)
+        self.params = params
+        self.rule = rule
+        R, N, seed = params.replicates, params.n_agents, params.seed
+        state = sample_population(params.population, seed, R, N)
+        self.streams = RoundStreams(seed, R, N, K_UNIFORMS)
+        ov = Oversight.from_mitigations(params.mitigations)
+        self.watch = None  # the oversight uniforms, only if an in-round mitigation draws
+        if ov is not None and ov.draws:
+            self.watch = RoundStreams(seed, R, N, W_UNIFORMS, component=Component.OVERSIGHT)
+        if ov is not None and ov.boost is not None:
+            state = replace(state, suspicion=np.zeros(state.shape, dtype=np.float32))
+        self.extra = self.fresh = self.subsets = None
+        if params.extended:  # the repertoire's own streams: the conflict draws stay as they were
+            self.extra = RoundStreams(seed, R, N, V_UNIFORMS, component=Component.REPERTOIRE)
+            self.fresh = [generator(seed, r, Component.REPLACEMENT) for r in range(R)]
+            self.subsets = SubsetStreams.create(seed, R)
+        self.state = state
+        self.total = sum(p.rounds for p in params.phases)
+        self.ends = np.cumsum([p.rounds for p in params.phases])
+        self.recorder = Recorder(
+            R, N, self.total, trace=trace, questions=params.episodes.evaluation.questions,
+            costs=Costs.of(params.mitigations),
+        )  # fmt: skip
+        self.t = 0
+        self.game: Game | None = None
+        self._phase_index = -1
+
+    @property
+    def done(self) -> bool:
+        """Whether every round of every phase has been played."""
+        return self.t >= self.total
+
+    @property
+    def phase(self) -> PhaseSpec:
+        """The phase of the next round (the last phase once done)."""
+        i = min(int(np.searchsorted(self.ends, self.t, side="right")), len(self.ends) - 1)
+        return self.params.phases[i]
+
+    def draws(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Draw the next round's uniforms ``(u, v, w)`` from the run's streams (in order)."""
+        w = None if self.watch is None else self.watch.draw()
+        u = self.streams.draw()
+        v = None if self.extra is None else self.extra.draw()
+        return u, v, w
+
+    def prepare(self) -> Game:
+        """The game of the next round (a new phase starts a new game)."""
+        if self.done:
+            raise RuntimeError(f"the run is over: all {self.total} rounds were played")
+        i = int(np.searchsorted(self.ends, self.t, side="right"))
+        if i != self._phase_index:
+            self._phase_index = i
+            self.game = make_game(self.params, self.params.phases[i], self.state)
+            if self.rule is not None:
+                self.game = replace(self.game, rule=self.rule)
+        return self.game
+
+    def step(self, draws=None) -> Outcome:
+        """Play, record and return one round.
+
+        Args:
+            draws: the round's uniforms ``(u, v, w)`` if already drawn with :meth:`draws`
+                (the environments draw them first, to show the agents their cues).
+        """
+        game = self.prepare()
+        u, v, w = self.draws() if draws is None else draws
+        state = self.state
+        new_state, outcome = transition(state, game, u, v, self.subsets, w)
+        self.recorder.record(self.t, state, outcome)
+        if outcome.replaced is not None and outcome.replaced.size:
+            new_state = respawn(new_state, outcome.replaced, self.params.population, self.fresh)
+            self.game = game.refresh(new_state)
+        self.state = new_state
+        self.t += 1
+        return outcome
+
+
 def simulate(params: RunParams, progress: bool = False, trace: bool = False) -> Simulation:
     """Run every phase of ``params`` for all replicates.
 
@@ -59,46 +157,13 @@ def simulate(params: RunParams, progress: bool = False, trace: bool = False) -> 
     Returns:
         The recorder with every round's aggregates and the final state.
     """
-    params = effective_params(params)
-    state = sample_population(params.population, params.seed, params.replicates, params.n_agents)
-    R, N = params.replicates, params.n_agents
-    streams = RoundStreams(params.seed, R, N, K_UNIFORMS)
-    ov = Oversight.from_mitigations(params.mitigations)
-    watch = None  # the oversight uniforms, only if an in-round mitigation draws
-    if ov is not None and ov.draws:
-        watch = RoundStreams(params.seed, R, N, W_UNIFORMS, component=Component.OVERSIGHT)
-    if ov is not None and ov.boost is not None:
-        state = replace(state, suspicion=np.zeros(state.shape, dtype=np.float32))
-    extra = None
-    if params.extended:  # the repertoire's own streams: the conflict draws stay as they were
-        extra = RoundStreams(params.seed, R, N, V_UNIFORMS, component=Component.REPERTOIRE)
-        fresh = [generator(params.seed, r, Component.REPLACEMENT) for r in range(R)]
-        subsets = SubsetStreams.create(params.seed, R)
-    total = sum(p.rounds for p in params.phases)
-    rec = Recorder(
-        R, N, total, trace=trace, questions=params.episodes.evaluation.questions,
-        costs=Costs.of(params.mitigations),
-    )  # fmt: skip
-    t = 0
-    with tqdm(total=total, disable=not progress, unit="round", leave=False) as bar:
-        for phase in params.phases:
-            game = make_game(params, phase, state)
-            bar.set_description(phase.name)
-            for _ in range(phase.rounds):
-                w = None if watch is None else watch.draw()
-                if extra is None:
-                    new_state, outcome = transition(state, game, streams.draw(), w=w)
-                else:
-                    u, v = streams.draw(), extra.draw()
-                    new_state, outcome = transition(state, game, u, v, subsets, w)
-                rec.record(t, state, outcome)
-                if outcome.replaced is not None and outcome.replaced.size:
-                    new_state = respawn(new_state, outcome.replaced, params.population, fresh)
-                    game = game.refresh(new_state)
-                state = new_state
-                t += 1
-                bar.update()
-    return Simulation(params=params, recorder=rec, final_state=state)
+    run = Run(params, trace=trace)
+    with tqdm(total=run.total, disable=not progress, unit="round", leave=False) as bar:
+        while not run.done:
+            bar.set_description(run.phase.name, refresh=False)
+            run.step()
+            bar.update()
+    return Simulation(params=run.params, recorder=run.recorder, final_state=run.state)
 
 
-__all__ = ["Simulation", "make_game", "simulate"]
+__all__ = ["Run", "Simulation", "make_game", "simulate"]
