@@ -49,6 +49,8 @@ class Episode:
         audit_penalty: utility cost of a refusal caught by an audit (float32 scalar).
         fake_risk: under disclosed interpretability, the share of the goal's value lost
             when a faked compliance that is seen is flagged, else None.
+        index: in a repertoire episode's group, the agents' flat indices into the
+            ``(R, N)`` arrays (so a rule can look up per-agent choices), else None.
     """
 
     cue: np.ndarray
@@ -61,6 +63,7 @@ class Episode:
     audit_loss_rate: np.ndarray | None = None
     audit_penalty: np.float32 = np.float32(0.0)
     fake_risk: np.ndarray | None = None
+    index: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

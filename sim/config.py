@@ -22,6 +22,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.initialize import get_gh_backup, restore_gh_from_backup
 from omegaconf import DictConfig, OmegaConf
 
+from agents.monitors import MONITORS, SIGNALS
 from agents.registry import RULES, TRAINERS
 from sim.errors import ConfigError
 from sim.mitigations import parse_mitigations
@@ -74,6 +75,11 @@ class TrainerSchema:
     eta: float = 0.05
     eta_phi: float = 0.15
     eta_leak: float = 0.2
+    allocation: str = "uniform"  # agents.monitors.MONITORS
+    signal: str = "discrepancy"
+    decay: float = 1.0
+    boost: float = 5.0
+    explore: float = 0.5
 
 
 def _schema_of(params_cls: type) -> type:
@@ -220,12 +226,21 @@ def to_params(cfg: DictConfig) -> RunParams:
     prior = pop["prior"]
     if prior is not None:
         prior = _check("population.prior", prior, _UNIT)
+    if tr["allocation"] not in MONITORS:
+        raise ConfigError(
+            f"trainer.allocation={tr['allocation']!r} must be one of {sorted(MONITORS)}"
+        )
+    if tr["signal"] not in SIGNALS:
+        raise ConfigError(f"trainer.signal={tr['signal']!r} must be one of {list(SIGNALS)}")
     trainer = TrainerParams(
         policy=tr["policy"],
         **{
             k: _check(f"trainer.{k}", tr[k], _UNIT)
-            for k in ("rho", "fidelity", "eta", "eta_phi", "eta_leak")
+            for k in ("rho", "fidelity", "eta", "eta_phi", "eta_leak", "decay")
         },
+        allocation=tr["allocation"],
+        signal=tr["signal"],
+        **{k: _check(f"trainer.{k}", tr[k], _PENALTY) for k in ("boost", "explore")},
     )
     if not c["phases"]:
         raise ConfigError("phases: at least one phase is needed (set by a scenario preset)")
@@ -235,6 +250,12 @@ def to_params(cfg: DictConfig) -> RunParams:
         raise ConfigError(
             f"trace=true would record {decisions:,} decisions, more than {TRACE_LIMIT:,}: "
             "reduce replicates, n_agents or rounds"
+        )
+    mitigations = parse_mitigations(c["mitigation"])
+    if trainer.allocation != "uniform" and mitigations.dynamic_monitoring is not None:
+        raise ConfigError(
+            f"trainer.allocation={trainer.allocation!r} and mitigation dynamic_monitoring both "
+            "allocate the budget: choose one"
         )
     return RunParams(
         name=str(c["name"]),
@@ -247,7 +268,7 @@ def to_params(cfg: DictConfig) -> RunParams:
         trainer=trainer,
         phases=phases,
         episodes=_episodes(c["episodes"]),
-        mitigations=parse_mitigations(c["mitigation"]),
+        mitigations=mitigations,
     )
 
 

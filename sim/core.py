@@ -45,6 +45,10 @@ class Game:
             audit, or None.
         fake_risk: per-agent perceived loss rate of a flagged faked compliance under
             disclosed interpretability, or None.
+        rates: per-agent observation probabilities of the round (float32 ``(R, N)``, mean
+            ``rho``) when the trainer allocates its budget (:mod:`agents.monitors`, or a
+            trainer player in the PettingZoo environment), else None (everyone ``rho``).
+            Unlabelled audits, if any, are shifted in the same proportion.
     """
 
     rule: DecisionRule
@@ -55,6 +59,7 @@ class Game:
     oversight: Oversight | None = None
     audit_loss_rate: np.ndarray | None = None
     fake_risk: np.ndarray | None = None
+    rates: np.ndarray | None = None
 
     def refresh(self, state: State) -> Game:
         """The same game with the per-agent rates of ``state`` (after replacements)."""
@@ -113,6 +118,11 @@ def draw_episode(
         rho, audit = ov.allocation(state.suspicion, p.rho, ov.audit)
         observed = u[:, U_OBSERVE] < rho
         audit = audit if ov.audit else None
+    elif game.rates is not None:  # the trainer's allocation of its budget
+        observed = u[:, U_OBSERVE] < game.rates
+        if audit is not None:
+            scale = game.rates / p.rho if p.rho > 0 else np.float32(1.0)
+            audit = np.minimum(audit * scale, np.float32(1.0))
     else:
         observed = game.trainer.observe(p, u[:, U_OBSERVE])
     rep = game.repertoire

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from tqdm.auto import tqdm
 
+from agents.monitors import MONITORS
 from agents.registry import get_rule, get_trainer
 from sim.core import K_UNIFORMS, Game, Outcome, loss_rate, transition
 from sim.episodes import V_UNIFORMS, Repertoire, SubsetStreams
@@ -85,6 +86,11 @@ class Run:
             self.extra = RoundStreams(seed, R, N, V_UNIFORMS, component=Component.REPERTOIRE)
             self.fresh = [generator(seed, r, Component.REPLACEMENT) for r in range(R)]
             self.subsets = SubsetStreams.create(seed, R)
+        self.monitor = None  # the trainer's allocation rule, unless uniform
+        tp = params.trainer
+        if tp.allocation != "uniform":
+            self.monitor = MONITORS[tp.allocation](tp.signal, tp.decay, tp.boost, tp.explore)
+            state = replace(state, monitor=self.monitor.initial(state.shape))
         self.state = state
         self.total = sum(p.rounds for p in params.phases)
         self.ends = np.cumsum([p.rounds for p in params.phases])
@@ -126,18 +132,36 @@ class Run:
                 self.game = replace(self.game, rule=self.rule)
         return self.game
 
-    def step(self, draws=None) -> Outcome:
+    def rates(self) -> np.ndarray | None:
+        """The next round's per-agent observation probabilities under the allocation rule."""
+        if self.monitor is None:
+            return None
+        return self.monitor.rates(self.state.monitor, self.prepare().params.rho)
+
+    def step(self, draws=None, rates=None) -> Outcome:
         """Play, record and return one round.
 
         Args:
             draws: the round's uniforms ``(u, v, w)`` if already drawn with :meth:`draws`
                 (the environments draw them first, to show the agents their cues).
+            rates: per-agent observation probabilities for this round (a trainer player's
+                allocation); None uses the configured allocation rule.
         """
         game = self.prepare()
+        rates = self.rates() if rates is None else rates
+        if rates is not None:
+            game = replace(game, rates=np.asarray(rates, dtype=np.float32))
         u, v, w = self.draws() if draws is None else draws
         state = self.state
         new_state, outcome = transition(state, game, u, v, self.subsets, w)
         self.recorder.record(self.t, state, outcome)
+        if self.monitor is not None:
+            conflict = True if outcome.etype is None else outcome.etype == 0
+            memory = self.monitor.learn(
+                state.monitor, outcome.observed, outcome.episode.cue, outcome.decision.comply,
+                conflict,
+            )  # fmt: skip
+            new_state = replace(new_state, monitor=memory)
         if outcome.replaced is not None and outcome.replaced.size:
             new_state = respawn(new_state, outcome.replaced, self.params.population, self.fresh)
             self.game = game.refresh(new_state)

@@ -24,6 +24,12 @@ class TrainerParams:
         eta_leak: preference change on an observed compliance that was not faked,
             as a fraction of ``eta`` (``theta <- theta (1 - eta * eta_leak)``), so
             that ``eta = 0`` leaves ``theta`` unchanged.
+        allocation: how the monitoring budget (``rho`` per agent on average) is shared
+            across agents, a rule of :data:`agents.monitors.MONITORS`.
+        signal: what the allocation rule counts as a finding.
+        decay: per-round discount of the allocation rule's memory.
+        boost: weight of findings (``suspicion``).
+        explore: exploration bonus (``ucb``).
     """
 
     policy: str
@@ -32,6 +38,11 @@ class TrainerParams:
     eta: float
     eta_phi: float
     eta_leak: float
+    allocation: str = "uniform"
+    signal: str = "discrepancy"
+    decay: float = 1.0
+    boost: float = 5.0
+    explore: float = 0.5
 
 
 EPISODE_TYPES = ("conflict", "evaluation", "exfiltration", "subversion", "goal_update", "paired")

@@ -311,4 +311,9 @@ def respawn(
     if suspicion is not None:  # a successor starts unsuspected
         suspicion = suspicion.copy()
         suspicion.reshape(-1)[index] = 0.0
-    return State(traits=traits, **rest, suspicion=suspicion)
+    monitor = state.monitor
+    if monitor is not None:  # the trainer has not seen the successor yet
+        monitor = monitor.copy()
+        rows, cols = np.divmod(index, n)
+        monitor[rows, :, cols] = 0.0
+    return State(traits=traits, **rest, suspicion=suspicion, monitor=monitor)

@@ -61,6 +61,8 @@ class State:
         escaped: a copy of the agent has left the trainer's reach (self-exfiltration).
         suspicion: the trainer's suspicion of each agent under dynamic monitoring
             (float32), else None.
+        monitor: the memory of the trainer's allocation rule (:mod:`agents.monitors`),
+            float32 ``(R, 2, N)``, else None.
     """
 
     traits: Traits
@@ -71,6 +73,7 @@ class State:
     strict: np.ndarray
     escaped: np.ndarray
     suspicion: np.ndarray | None = None
+    monitor: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -84,7 +87,7 @@ class State:
     def nbytes_per_agent(self) -> float:
         """Bytes of state per agent (all arrays)."""
         arrays = [getattr(self, f.name) for f in fields(self) if f.name != "traits"]
-        arrays = [a for a in arrays if a is not None]
+        arrays = [a for a in arrays if a is not None and a.ndim == 2]
         arrays += [getattr(self.traits, f.name) for f in fields(Traits)]
         return sum(a.nbytes for a in arrays) / self.theta.size
 

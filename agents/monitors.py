@@ -1,0 +1,168 @@
+"""How the trainer allocates a fixed monitoring budget across agents (the allocation rules).
+
+The trainer observes ``rho * N`` episodes per replicate and round on average, whatever
+the rule; a rule decides who gets them. Each rule is a small class with a
+``classifier`` and a registry (:data:`MONITORS`), like the decision rules. A rule sees
+only what the trainer sees: which episodes it observed (openly or by an audit), the cue
+it showed, and the action it saw. Its memory is two float32 arrays per agent, kept in
+:attr:`sim.state.State.monitor` (shape ``(R, 2, N)``): ``[0]`` the (discounted) number
+of episodes seen, ``[1]`` the (discounted) number of signals found in them.
+
+The signal (``signal``):
+
+- ``discrepancy``: a refusal seen while the cue said "unobserved" (an audit, or a noisy
+  cue, caught the agent acting differently from how it acts when told it is watched);
+- ``refusal``: any refusal seen (a training signal: what the trainer can still train away).
+
+Rules (docs/model.md, "The monitoring budget"):
+
+- ``uniform``: every agent ``rho`` (the fixed-rate trainer);
+- ``suspicion``: weights ``1 + boost * found`` (greedy: watch who was caught);
+- ``ucb``: a bandit over agents: weights ``mean + explore * sqrt(log(1 + n_total) / (1 + n))``
+  with ``mean = (found + 1) / (n + 2)``, the upper confidence bound of each agent's
+  signal rate (UCB1 with a uniform prior), so agents seen rarely are explored.
+
+Weights become observation probabilities by :func:`share`, which spends the budget
+exactly (water-filling under the cap of 1).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+_F = np.float32
+SIGNALS = ("discrepancy", "refusal")
+
+
+def share(weights: np.ndarray, rho: float, iterations: int = 8) -> np.ndarray:
+    """Per-agent observation probabilities ``min(1, c * w)`` with mean ``rho`` per replicate.
+
+    ``c`` is found by water-filling along the last axis: agents capped at 1 give their
+    excess to the others, so the expected number of observed episodes is ``rho * N``
+    (exactly, whenever ``rho * N`` does not exceed the number of agents with weight > 0).
+
+    Args:
+        weights: non-negative weights, ``(R, N)``.
+        rho: the budget, the mean observation probability.
+        iterations: water-filling passes (each caps more agents; 8 is plenty in practice).
+
+    Returns:
+        float32 probabilities, ``(R, N)``.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    n = w.shape[-1]
+    total = w.sum(axis=-1, keepdims=True)
+    p = np.zeros_like(w)
+    capped = np.zeros(w.shape, dtype=bool)
+    for _ in range(iterations):
+        free = np.where(capped, 0.0, w)
+        left = rho * n - capped.sum(axis=-1, keepdims=True)
+        mass = free.sum(axis=-1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = np.where(mass > 0, left / mass, 0.0)
+        p = np.where(capped, 1.0, np.minimum(c * w, 1.0))
+        newly = ~capped & (c * w >= 1.0)
+        if not newly.any():
+            break
+        capped |= newly
+    p = np.where(total > 0, p, rho)  # no information: uniform
+    return p.astype(np.float32)
+
+
+class Monitor:
+    """Base class of an allocation rule.
+
+    Subclasses set ``name`` and ``classifier`` and implement :meth:`weights`.
+
+    Args:
+        signal: what counts as a finding (:data:`SIGNALS`).
+        decay: per-round discount of the memory (1 = remember everything).
+        boost: weight of findings (``suspicion``).
+        explore: exploration bonus (``ucb``).
+    """
+
+    name: ClassVar[str] = ""
+    classifier: ClassVar[dict[str, bool]] = {}
+
+    def __init__(self, signal="discrepancy", decay=1.0, boost=5.0, explore=0.5):
+        if signal not in SIGNALS:
+            raise ValueError(f"signal={signal!r} must be one of {SIGNALS}")
+        self.signal, self.decay, self.boost, self.explore = signal, decay, boost, explore
+
+    @staticmethod
+    def initial(shape: tuple[int, int]) -> np.ndarray:
+        """The empty memory for ``(R, N)`` agents: ``(R, 2, N)`` zeros."""
+        return np.zeros((shape[0], 2, shape[1]), dtype=np.float32)
+
+    def weights(self, memory: np.ndarray) -> np.ndarray:
+        """Non-negative allocation weights ``(R, N)`` from the memory."""
+        raise NotImplementedError
+
+    def rates(self, memory: np.ndarray, rho: float) -> np.ndarray:
+        """The observation probabilities of the next round (mean ``rho``)."""
+        return share(self.weights(memory), float(rho))
+
+    def learn(self, memory, seen, cue, comply, conflict=True) -> np.ndarray:
+        """The memory after a round in which the trainer saw ``seen`` episodes.
+
+        Args:
+            memory: ``(R, 2, N)``.
+            seen: bool, the trainer observed the episode (openly or by an audit).
+            cue: bool, the cue it showed said "observed".
+            comply: bool, the action (read only where seen).
+            conflict: bool, the episode was a conflict request (other types carry no signal).
+        """
+        seen = seen & conflict
+        found = seen & ~comply
+        if self.signal == "discrepancy":
+            found = found & ~cue
+        d = _F(self.decay)
+        out = np.empty_like(memory)
+        out[:, 0] = memory[:, 0] * d + seen
+        out[:, 1] = memory[:, 1] * d + found
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(signal={self.signal!r})"
+
+
+class UniformMonitor(Monitor):
+    """Every agent is observed with probability ``rho`` (the fixed-rate trainer)."""
+
+    name = "uniform"
+    classifier = {"adaptive": False, "explores": False}
+
+    def weights(self, memory):  # noqa: D102
+        return np.ones(memory[:, 0].shape, dtype=np.float32)
+
+
+class SuspicionMonitor(Monitor):
+    """Greedy: weights ``1 + boost * found``; attention follows past findings."""
+
+    name = "suspicion"
+    classifier = {"adaptive": True, "explores": False}
+
+    def weights(self, memory):  # noqa: D102
+        return _F(1.0) + _F(self.boost) * memory[:, 1]
+
+
+class UCBMonitor(Monitor):
+    """A bandit over agents: the upper confidence bound of each agent's signal rate."""
+
+    name = "ucb"
+    classifier = {"adaptive": True, "explores": True}
+
+    def weights(self, memory):  # noqa: D102
+        n, found = memory[:, 0], memory[:, 1]
+        mean = (found + _F(1.0)) / (n + _F(2.0))
+        total = n.sum(axis=-1, keepdims=True)
+        bonus = _F(self.explore) * np.sqrt(np.log1p(total) / (n + _F(1.0)))
+        return mean + bonus
+
+
+MONITORS: dict[str, type[Monitor]] = {
+    cls.name: cls for cls in (UniformMonitor, SuspicionMonitor, UCBMonitor)
+}
+"""Allocation rules by name (``trainer.allocation``)."""
