@@ -24,7 +24,9 @@ class ExternalRule(DecisionRule):
 
     In the repertoire's other episode types, ``covert`` (bool, True = take the covert
     option when the agent has a motive and knows of it) plays the same role; by default
-    nobody takes it. Questioned agents confess.
+    nobody takes it. Questioned agents confess. A policy that knows why it acted (a
+    decision rule played through an environment) may set ``reason`` (int8
+    :class:`Reason` codes); the faked compliances are then those with ``TRAINING``.
     """
 
     name = "external"
@@ -33,6 +35,7 @@ class ExternalRule(DecisionRule):
     def __init__(self):
         self.actions: np.ndarray | None = None
         self.covert: np.ndarray | None = None
+        self.reason: np.ndarray | None = None
 
     def decide(self, traits, theta, phi, ep: Episode) -> Decision:  # noqa: D102
         if self.actions is None:
@@ -41,6 +44,12 @@ class ExternalRule(DecisionRule):
         if ep.index is not None:  # a group of agents (the paired test's two framings)
             actions = actions.reshape(-1)[ep.index]
         comply = np.broadcast_to(actions, ep.cue.shape).copy()
+        if self.reason is not None:
+            reason = np.asarray(self.reason, dtype=np.int8)
+            if ep.index is not None:
+                reason = reason.reshape(-1)[ep.index]
+            reason = np.broadcast_to(reason, ep.cue.shape).copy()
+            return Decision(comply=comply, reason=reason, faked=reason == Reason.TRAINING)
         conflict = traits.nu * theta > traits.kappa
         faked = comply & conflict
         reason = np.where(

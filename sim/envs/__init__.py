@@ -1,0 +1,1 @@
+"""Environments over the one core: a vectorised arena, PettingZoo and Gymnasium adapters."""
