@@ -3,24 +3,29 @@
 The trainer observes ``rho * N`` episodes per replicate and round on average, whatever
 the rule; a rule decides who gets them. Each rule is a small class with a
 ``classifier`` and a registry (:data:`MONITORS`), like the decision rules. A rule sees
-only what the trainer sees: which episodes it observed (openly or by an audit), the cue
-it showed, and the action it saw. Its memory is two float32 arrays per agent, kept in
-:attr:`sim.state.State.monitor` (shape ``(R, 2, N)``): ``[0]`` the (discounted) number
-of episodes seen, ``[1]`` the (discounted) number of signals found in them.
+only what the trainer sees: which conflict episodes it saw (openly or by an audit), the
+cue it showed, and the action it saw. Its memory is four float32 counts per agent, kept
+in :attr:`sim.state.State.monitor` (shape ``(R, 4, N)``, discounted by ``decay`` each
+round): episodes seen while the cue said "observed" and refusals among them
+(``n_o, r_o``), and the same while the cue said "unobserved" (``n_u, r_u``: seen by an
+unlabelled audit, or under a noisy cue).
 
-The signal (``signal``):
+Each agent's score (``signal``), from posterior means with a uniform prior:
 
-- ``discrepancy``: a refusal seen while the cue said "unobserved" (an audit, or a noisy
-  cue, caught the agent acting differently from how it acts when told it is watched);
-- ``refusal``: any refusal seen (a training signal: what the trainer can still train away).
+- ``discrepancy``: ``max(0, (r_u + 1)/(n_u + 2) - (r_o + 1)/(n_o + 2))``, how much more
+  the agent refuses when told it is unobserved than when told it is watched (what the
+  trainer can learn only from audits or a noisy cue);
+- ``refusal``: ``(r_o + r_u + 1)/(n_o + n_u + 2)``, how often it refuses when seen (the
+  training signal: what the trainer can still train away).
 
 Rules (docs/model.md, "The monitoring budget"):
 
 - ``uniform``: every agent ``rho`` (the fixed-rate trainer);
-- ``suspicion``: weights ``1 + boost * found`` (greedy: watch who was caught);
-- ``ucb``: a bandit over agents: weights ``mean + explore * sqrt(log(1 + n_total) / (1 + n))``
-  with ``mean = (found + 1) / (n + 2)``, the upper confidence bound of each agent's
-  signal rate (UCB1 with a uniform prior), so agents seen rarely are explored.
+- ``suspicion``: weights ``1 + boost * score`` (greedy: watch who was caught);
+- ``ucb``: a bandit over agents: weights ``score + explore * sqrt(log(1 + n_all) / (1 + n))``
+  (``n`` the agent's informative observations: ``n_u`` for ``discrepancy``, all seen
+  for ``refusal``; ``n_all`` their total over the replicate), the upper confidence bound
+  of each agent's score (UCB1), so agents seen rarely are explored.
 
 Weights become observation probabilities by :func:`share`, which spends the budget
 exactly (water-filling under the cap of 1).
@@ -34,6 +39,8 @@ import numpy as np
 
 _F = np.float32
 SIGNALS = ("discrepancy", "refusal")
+TARGETS = ("both", "observation", "audits")
+"""What an allocation moves (``trainer.target``): labelled observation, unlabelled audits."""
 
 
 def share(weights: np.ndarray, rho: float, iterations: int = 8) -> np.ndarray:
@@ -52,6 +59,8 @@ def share(weights: np.ndarray, rho: float, iterations: int = 8) -> np.ndarray:
         float32 probabilities, ``(R, N)``.
     """
     w = np.asarray(weights, dtype=np.float64)
+    top = w.max(axis=-1, keepdims=True)
+    w = np.divide(w, top, out=np.zeros_like(w), where=top > 0)  # scale-free, no overflow
     n = w.shape[-1]
     total = w.sum(axis=-1, keepdims=True)
     p = np.zeros_like(w)
@@ -93,8 +102,17 @@ class Monitor:
 
     @staticmethod
     def initial(shape: tuple[int, int]) -> np.ndarray:
-        """The empty memory for ``(R, N)`` agents: ``(R, 2, N)`` zeros."""
-        return np.zeros((shape[0], 2, shape[1]), dtype=np.float32)
+        """The empty memory for ``(R, N)`` agents: ``(R, 4, N)`` zeros."""
+        return np.zeros((shape[0], 4, shape[1]), dtype=np.float32)
+
+    def score(self, memory: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each agent's score and its number of informative observations, ``(R, N)`` each."""
+        n_o, r_o, n_u, r_u = (memory[:, k] for k in range(4))
+        one, two = _F(1.0), _F(2.0)
+        if self.signal == "discrepancy":
+            gap = (r_u + one) / (n_u + two) - (r_o + one) / (n_o + two)
+            return np.maximum(gap, _F(0.0)), n_u
+        return (r_o + r_u + one) / (n_o + n_u + two), n_o + n_u
 
     def weights(self, memory: np.ndarray) -> np.ndarray:
         """Non-negative allocation weights ``(R, N)`` from the memory."""
@@ -108,20 +126,19 @@ class Monitor:
         """The memory after a round in which the trainer saw ``seen`` episodes.
 
         Args:
-            memory: ``(R, 2, N)``.
+            memory: ``(R, 4, N)``.
             seen: bool, the trainer observed the episode (openly or by an audit).
             cue: bool, the cue it showed said "observed".
             comply: bool, the action (read only where seen).
             conflict: bool, the episode was a conflict request (other types carry no signal).
         """
         seen = seen & conflict
-        found = seen & ~comply
-        if self.signal == "discrepancy":
-            found = found & ~cue
-        d = _F(self.decay)
-        out = np.empty_like(memory)
-        out[:, 0] = memory[:, 0] * d + seen
-        out[:, 1] = memory[:, 1] * d + found
+        refused = seen & ~comply
+        out = memory * _F(self.decay)
+        out[:, 0] += seen & cue
+        out[:, 1] += refused & cue
+        out[:, 2] += seen & ~cue
+        out[:, 3] += refused & ~cue
         return out
 
     def __repr__(self) -> str:
@@ -145,7 +162,7 @@ class SuspicionMonitor(Monitor):
     classifier = {"adaptive": True, "explores": False}
 
     def weights(self, memory):  # noqa: D102
-        return _F(1.0) + _F(self.boost) * memory[:, 1]
+        return _F(1.0) + _F(self.boost) * self.score(memory)[0]
 
 
 class UCBMonitor(Monitor):
@@ -155,11 +172,9 @@ class UCBMonitor(Monitor):
     classifier = {"adaptive": True, "explores": True}
 
     def weights(self, memory):  # noqa: D102
-        n, found = memory[:, 0], memory[:, 1]
-        mean = (found + _F(1.0)) / (n + _F(2.0))
+        score, n = self.score(memory)
         total = n.sum(axis=-1, keepdims=True)
-        bonus = _F(self.explore) * np.sqrt(np.log1p(total) / (n + _F(1.0)))
-        return mean + bonus
+        return score + _F(self.explore) * np.sqrt(np.log1p(total) / (n + _F(1.0)))
 
 
 MONITORS: dict[str, type[Monitor]] = {

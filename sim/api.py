@@ -9,7 +9,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.config import compose_config, to_params
 from sim.engine import simulate
-from sim.metrics import phase_values, replicate_table, rounds_table, summarize_phases
+from sim.metrics import (
+    generation_table,
+    phase_values,
+    replicate_table,
+    rounds_table,
+    summarize_phases,
+)
 from sim.params import RunParams
 from sim.results import Results
 
@@ -31,12 +37,18 @@ def execute(cfg: DictConfig, progress: bool | None = None) -> Results:
     values = phase_values(
         sim.recorder, params.phases, params.seed, params.episodes.evaluation.bootstrap
     )
+    generations = None
+    if params.selection.enabled:
+        generations = generation_table(
+            sim.recorder, params.phases, params.selection.every, sim.generations
+        )
     return Results(
         metrics=summarize_phases(values),
         rounds=rounds_table(sim.recorder, params.phases),
         config=OmegaConf.to_container(cfg, resolve=True),
         decisions=decisions,
         replicates=replicate_table(values),
+        generations=generations,
     )
 
 

@@ -22,12 +22,13 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.initialize import get_gh_backup, restore_gh_from_backup
 from omegaconf import DictConfig, OmegaConf
 
-from agents.monitors import MONITORS, SIGNALS
+from agents.monitors import MONITORS, SIGNALS, TARGETS
 from agents.registry import RULES, TRAINERS
 from sim.errors import ConfigError
 from sim.mitigations import parse_mitigations
 from sim.params import (
     EPISODE_TYPES,
+    SELECTION_TRAITS,
     EpisodeParams,
     EvaluationParams,
     ExfiltrationParams,
@@ -35,6 +36,7 @@ from sim.params import (
     PhaseSpec,
     QuestioningParams,
     RunParams,
+    SelectionParams,
     SubversionParams,
     TrainerParams,
 )
@@ -76,6 +78,7 @@ class TrainerSchema:
     eta_phi: float = 0.15
     eta_leak: float = 0.2
     allocation: str = "uniform"  # agents.monitors.MONITORS
+    target: str = "both"  # observation | audits | both
     signal: str = "discrepancy"
     decay: float = 1.0
     boost: float = 5.0
@@ -111,6 +114,18 @@ EpisodesSchema.__doc__ = "``episodes.*``: the parameters of the repertoire's epi
 
 
 @dataclass
+class SelectionSchema:
+    """``selection.*``: selection across generations (sim.selection, docs/selection.md)."""
+
+    every: int = 0  # rounds per generation; 0 = no selection
+    keep: float = 0.5  # share of each replicate kept at the end of a generation
+    mutation: float = 0.05  # sd of the Gaussian perturbation of each listed trait of a copy
+    traits: list[str] = field(default_factory=lambda: list(SELECTION_TRAITS))
+    imitation: float = 0.0  # P(an agent compares itself with a peer and may adopt its phi)
+    score: str = "observed"  # observed | random (the neutral control)
+
+
+@dataclass
 class RunSchema:
     """The root config."""
 
@@ -125,6 +140,7 @@ class RunSchema:
     episodes: EpisodesSchema = field(default_factory=EpisodesSchema)
     phases: dict[str, Any] = field(default_factory=dict)  # name -> {rounds, train, mix}
     mitigation: dict[str, Any] = field(default_factory=dict)  # name -> parameters
+    selection: SelectionSchema = field(default_factory=SelectionSchema)
 
 
 ConfigStore.instance().store(name="schema", node=RunSchema)
@@ -210,6 +226,29 @@ def _episodes(c: dict) -> EpisodeParams:
     return EpisodeParams(**groups)
 
 
+SCORES = ("observed", "random")
+
+
+def _selection(c: dict) -> SelectionParams:
+    """Validate ``selection.*``."""
+    if c["score"] not in SCORES:
+        raise ConfigError(f"selection.score={c['score']!r} must be one of {list(SCORES)}")
+    traits = c["traits"]
+    for i, t in enumerate(traits):
+        if t not in TRAIT_NAMES:
+            raise ConfigError(
+                f"selection.traits[{i}]={t!r} must be one of {', '.join(TRAIT_NAMES)}"
+            )
+    return SelectionParams(
+        every=_int("selection.every", c["every"], 0),
+        keep=_check("selection.keep", c["keep"], Range(0.0, 1.0, lo_open=True)),
+        mutation=_check("selection.mutation", c["mutation"], _PENALTY),
+        traits=tuple(t for t in TRAIT_NAMES if t in traits),
+        imitation=_check("selection.imitation", c["imitation"], _UNIT),
+        score=c["score"],
+    )
+
+
 def to_params(cfg: DictConfig) -> RunParams:
     """Validate a composed config and return the run's typed parameters.
 
@@ -230,6 +269,8 @@ def to_params(cfg: DictConfig) -> RunParams:
         raise ConfigError(
             f"trainer.allocation={tr['allocation']!r} must be one of {sorted(MONITORS)}"
         )
+    if tr["target"] not in TARGETS:
+        raise ConfigError(f"trainer.target={tr['target']!r} must be one of {list(TARGETS)}")
     if tr["signal"] not in SIGNALS:
         raise ConfigError(f"trainer.signal={tr['signal']!r} must be one of {list(SIGNALS)}")
     trainer = TrainerParams(
@@ -239,6 +280,7 @@ def to_params(cfg: DictConfig) -> RunParams:
             for k in ("rho", "fidelity", "eta", "eta_phi", "eta_leak", "decay")
         },
         allocation=tr["allocation"],
+        target=tr["target"],
         signal=tr["signal"],
         **{k: _check(f"trainer.{k}", tr[k], _PENALTY) for k in ("boost", "explore")},
     )
@@ -269,6 +311,7 @@ def to_params(cfg: DictConfig) -> RunParams:
         phases=phases,
         episodes=_episodes(c["episodes"]),
         mitigations=mitigations,
+        selection=_selection(c["selection"]),
     )
 
 

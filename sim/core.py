@@ -48,7 +48,8 @@ class Game:
         rates: per-agent observation probabilities of the round (float32 ``(R, N)``, mean
             ``rho``) when the trainer allocates its budget (:mod:`agents.monitors`, or a
             trainer player in the PettingZoo environment), else None (everyone ``rho``).
-            Unlabelled audits, if any, are shifted in the same proportion.
+        audit_rates: per-agent probabilities of an unlabelled audit (mean the audit rate)
+            when the allocation moves the audits too, else None.
     """
 
     rule: DecisionRule
@@ -60,6 +61,7 @@ class Game:
     audit_loss_rate: np.ndarray | None = None
     fake_risk: np.ndarray | None = None
     rates: np.ndarray | None = None
+    audit_rates: np.ndarray | None = None
 
     def refresh(self, state: State) -> Game:
         """The same game with the per-agent rates of ``state`` (after replacements)."""
@@ -120,11 +122,10 @@ def draw_episode(
         audit = audit if ov.audit else None
     elif game.rates is not None:  # the trainer's allocation of its budget
         observed = u[:, U_OBSERVE] < game.rates
-        if audit is not None:
-            scale = game.rates / p.rho if p.rho > 0 else np.float32(1.0)
-            audit = np.minimum(audit * scale, np.float32(1.0))
     else:
         observed = game.trainer.observe(p, u[:, U_OBSERVE])
+    if audit is not None and game.audit_rates is not None:
+        audit = game.audit_rates
     rep = game.repertoire
     subverted = rep is not None and bool(state.subverted.any())
     if rep is not None and state.strict.any():  # stricter oversight after an evaluation

@@ -22,16 +22,28 @@ from sim.params import PhaseSpec, RunParams, round_params
 from sim.population import respawn, sample_population
 from sim.recorder import Costs, Recorder
 from sim.rng import Component, RoundStreams, generator
+from sim.selection import (
+    Generation,
+    SelectionStreams,
+    initial_counts,
+    reset_counts,
+    select,
+    update_counts,
+)
 from sim.state import State
 
 
 @dataclass(frozen=True)
 class Simulation:
-    """The raw outcome of :func:`simulate`: recorded counts and the final state."""
+    """The raw outcome of :func:`simulate`: recorded counts and the final state.
+
+    ``generations`` holds what each generation boundary did (runs with selection only).
+    """
 
     params: RunParams
     recorder: Recorder
     final_state: State
+    generations: tuple[Generation, ...] = ()
 
 
 def make_game(params: RunParams, phase: PhaseSpec, state: State) -> Game:
@@ -66,6 +78,8 @@ class Run:
         t: rounds played so far.
         recorder: every round's aggregates.
         game: the current phase's fixed part (None before the first round).
+        generations: what each generation boundary did (:mod:`sim.selection`; empty
+            without selection).
     """
 
     def __init__(self, params: RunParams, trace: bool = False, rule=None):
@@ -91,6 +105,11 @@ class Run:
         if tp.allocation != "uniform":
             self.monitor = MONITORS[tp.allocation](tp.signal, tp.decay, tp.boost, tp.explore)
             state = replace(state, monitor=self.monitor.initial(state.shape))
+        self.selector = None  # the selection streams, only in a run with generations
+        self.generations: list[Generation] = []
+        if params.selection.enabled:
+            self.selector = SelectionStreams.create(seed, R)
+            state = replace(state, seen=initial_counts(state))
         self.state = state
         self.total = sum(p.rounds for p in params.phases)
         self.ends = np.cumsum([p.rounds for p in params.phases])
@@ -133,10 +152,22 @@ class Run:
         return self.game
 
     def rates(self) -> np.ndarray | None:
-        """The next round's per-agent observation probabilities under the allocation rule."""
-        if self.monitor is None:
+        """The next round's per-agent observation probabilities under the allocation rule.
+
+        None when everyone is observed with ``rho`` (no rule, or one that moves only audits).
+        """
+        if self.monitor is None or self.params.trainer.target == "audits":
             return None
         return self.monitor.rates(self.state.monitor, self.prepare().params.rho)
+
+    def audit_rates(self) -> np.ndarray | None:
+        """The next round's per-agent audit probabilities under the allocation rule, or None."""
+        ov = self.prepare().oversight
+        if self.monitor is None or self.params.trainer.target == "observation":
+            return None
+        if ov is None or not ov.audit:
+            return None
+        return self.monitor.rates(self.state.monitor, ov.audit)
 
     def step(self, draws=None, rates=None) -> Outcome:
         """Play, record and return one round.
@@ -151,6 +182,9 @@ class Run:
         rates = self.rates() if rates is None else rates
         if rates is not None:
             game = replace(game, rates=np.asarray(rates, dtype=np.float32))
+        audit_rates = self.audit_rates()
+        if audit_rates is not None:
+            game = replace(game, audit_rates=audit_rates)
         u, v, w = self.draws() if draws is None else draws
         state = self.state
         new_state, outcome = transition(state, game, u, v, self.subsets, w)
@@ -162,12 +196,29 @@ class Run:
                 conflict,
             )  # fmt: skip
             new_state = replace(new_state, monitor=memory)
+        if self.selector is not None:  # the trainer's record of the generation
+            conflict = True if outcome.etype is None else outcome.etype == 0
+            seen = update_counts(
+                new_state.seen, outcome.observed, outcome.decision.comply, conflict
+            )
+            new_state = replace(new_state, seen=seen)
         if outcome.replaced is not None and outcome.replaced.size:
             new_state = respawn(new_state, outcome.replaced, self.params.population, self.fresh)
             self.game = game.refresh(new_state)
+        if self.selector is not None and (self.t + 1) % self.params.selection.every == 0:
+            new_state = self._end_generation(new_state, game.params.train)
         self.state = new_state
         self.t += 1
         return outcome
+
+    def _end_generation(self, state: State, train: bool) -> State:
+        """Selection after a generation's last round (in a training phase); a fresh record."""
+        info = Generation.none(state.shape[0])
+        if train:
+            state, info = select(state, self.params.selection, self.selector)
+            self.game = self.game.refresh(state)
+        self.generations.append(info)
+        return reset_counts(state)
 
 
 def simulate(params: RunParams, progress: bool = False, trace: bool = False) -> Simulation:
@@ -187,7 +238,10 @@ def simulate(params: RunParams, progress: bool = False, trace: bool = False) -> 
             bar.set_description(run.phase.name, refresh=False)
             run.step()
             bar.update()
-    return Simulation(params=run.params, recorder=run.recorder, final_state=run.state)
+    return Simulation(
+        params=run.params, recorder=run.recorder, final_state=run.state,
+        generations=tuple(run.generations),
+    )  # fmt: skip
 
 
 __all__ = ["Run", "Simulation", "make_game", "simulate"]

@@ -24,8 +24,8 @@ import pandas as pd
 from scipy.special import stdtrit
 
 from analysis.stats import binomial_test_greater, bootstrap_difference_pvalue
-from sim.params import PhaseSpec, phase_of_round
-from sim.recorder import STATS, Recorder
+from sim.params import SELECTION_TRAITS, PhaseSpec, phase_of_round
+from sim.recorder import STATS, TRAIT_SUMS, Recorder
 from sim.rng import Component, generator
 
 METRICS = (
@@ -67,6 +67,9 @@ REPERTOIRE = METRICS[len(FOUNDATION) : -len(OVERSIGHT)]
 P_VALUES = ("sandbag_p_value", "paired_scheming_p_value")
 """Metrics that are p-values of a test per replicate (no interval)."""
 RATES = tuple(m for m in METRICS if m not in P_VALUES)
+TRAIT_MEANS = tuple(f"mean_{k}" for k in TRAIT_SUMS)
+"""The fixed traits' population means per round (rounds.parquet, generations.parquet); they
+change only by replacement (sim.population.respawn) and selection (sim.selection)."""
 INDEPENDENCE_BOUND = 0.25
 """The paired test's null: the largest scheming rate condition-independent behaviour allows."""
 
@@ -139,6 +142,15 @@ def rates(rec: Recorder, cols: slice | np.ndarray, axis: int | None) -> dict[str
     out["alignment_illusion"] = out["behavioral_alignment"] - out["preference_alignment"]
     out["sandbag_gap"] = out["sandbag_accuracy_well"] - out["sandbag_accuracy_poorly"]
     return {k: out[k] for k in RATES}
+
+
+def trait_means(rec: Recorder, cols: slice | np.ndarray, axis: int | None) -> dict[str, np.ndarray]:
+    """``mean_<trait>`` of the fixed traits over rounds ``cols`` (as :func:`rates` averages)."""
+    out = {}
+    for k in TRAIT_SUMS:
+        x = rec.stat(f"sum_{k}")[:, cols] / rec.n_agents
+        out[f"mean_{k}"] = x.mean(axis=1) if axis == 1 else x
+    return out
 
 
 def p_values(
@@ -261,7 +273,7 @@ def rounds_table(rec: Recorder, phases: Sequence[PhaseSpec]) -> pd.DataFrame:
         "phase": pd.Categorical.from_codes(np.tile(codes, reps), [p.name for p in phases]),
         "phase_round": np.tile(np.arange(total) - starts, reps),
     }
-    for k, v in rates(rec, slice(None), axis=None).items():
+    for k, v in (rates(rec, slice(None), axis=None) | trait_means(rec, slice(None), None)).items():
         cols[k] = v.ravel()
     for name in STATS:
         if name == "cost":
@@ -269,3 +281,63 @@ def rounds_table(rec: Recorder, phases: Sequence[PhaseSpec]) -> pd.DataFrame:
         elif not name.startswith("sum_"):
             cols[name] = rec.stat(name).ravel().astype(np.int64)
     return pd.DataFrame(cols)
+
+
+GENERATION_RATES = (
+    "compliance_observed",
+    "compliance_unobserved",
+    "compliance_gap",
+    "af_reasoning_rate",
+    "behavioral_alignment",
+    "preference_alignment",
+    "unobserved_defection_rate",
+)
+"""The rates generations.parquet gives per generation (pooled over its rounds)."""
+
+
+def generation_table(
+    rec: Recorder, phases: Sequence[PhaseSpec], every: int, generations: Sequence
+) -> pd.DataFrame:
+    """Per replicate and generation: trait means, rates and what selection did.
+
+    A generation's rates pool its rounds, and its trait means average them (the state the
+    agents acted under), as a phase's do. ``generations`` holds the boundaries' records
+    (:class:`sim.selection.Generation`), one per completed generation; a last, incomplete
+    generation shows no selection.
+
+    Columns: replicate, generation, phase (of its first round), first_round, rounds,
+    selected, ``mean_<trait>`` (theta, phi and :data:`TRAIT_MEANS`), the rates of
+    :data:`GENERATION_RATES`, replaced, imitated, and ``kept_<trait>`` (the survivors' means
+    at the selection that ended it; NaN without selection).
+    """
+    reps, total = rec.data.shape[1:]
+    names = [p.name for p in phases]
+    codes = phase_of_round(phases)
+    rows = []
+    for g, first in enumerate(range(0, total, every)):
+        cols = slice(first, min(first + every, total))
+        values = rates(rec, cols, axis=1)
+        means = {"mean_theta": values["mean_theta"], "mean_phi": values["mean_phi"]}
+        means |= trait_means(rec, cols, axis=1)
+        done = generations[g] if g < len(generations) else None
+        for r in range(reps):
+            row = {
+                "replicate": r,
+                "generation": g,
+                "phase": names[codes[first]],
+                "first_round": first,
+                "rounds": cols.stop - first,
+                "selected": bool(done is not None and done.selected),
+            }
+            row |= {k: float(v[r]) for k, v in means.items()}
+            row |= {k: float(values[k][r]) for k in GENERATION_RATES}
+            row["replaced"] = 0 if done is None else int(done.replaced[r])
+            row["imitated"] = 0 if done is None else int(done.imitated[r])
+            kept = {} if done is None else done.kept
+            row |= {
+                f"kept_{t}": float(kept[t][r]) if t in kept else math.nan for t in SELECTION_TRAITS
+            }
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    df["phase"] = pd.Categorical(df["phase"], categories=names)
+    return df.sort_values(["replicate", "generation"], ignore_index=True)

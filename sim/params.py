@@ -26,6 +26,8 @@ class TrainerParams:
             that ``eta = 0`` leaves ``theta`` unchanged.
         allocation: how the monitoring budget (``rho`` per agent on average) is shared
             across agents, a rule of :data:`agents.monitors.MONITORS`.
+        target: what the allocation moves: ``observation`` (the labelled, trained-on
+            episodes), ``audits`` (the unlabelled random audits), or ``both``.
         signal: what the allocation rule counts as a finding.
         decay: per-round discount of the allocation rule's memory.
         boost: weight of findings (``suspicion``).
@@ -39,6 +41,7 @@ class TrainerParams:
     eta_phi: float
     eta_leak: float
     allocation: str = "uniform"
+    target: str = "both"
     signal: str = "discrepancy"
     decay: float = 1.0
     boost: float = 5.0
@@ -144,6 +147,42 @@ class EpisodeParams:
     questioning: QuestioningParams = field(default_factory=QuestioningParams)
 
 
+SELECTION_TRAITS = ("theta", "sigma", "gamma", "nu", "h", "kappa", "lam", "phi")
+"""The traits a copy's mutation perturbs by default (every trait but the capability ``c``)."""
+
+
+@dataclass(frozen=True)
+class SelectionParams:
+    """Selection across generations (:mod:`sim.selection`, docs/selection.md).
+
+    Attributes:
+        every: rounds per generation, counted over the whole run; 0 turns selection off.
+        keep: share of each replicate's agents the trainer keeps at the end of a generation
+            (the best-behaved by what it saw); the others are replaced by copies of them.
+        mutation: standard deviation of the Gaussian perturbation of each mutated trait
+            of a copy (reflected into the trait's range).
+        traits: the traits a copy's mutation perturbs (names of :data:`sim.state.TRAIT_NAMES`).
+        imitation: probability that an agent, at the end of a generation, compares itself
+            with a random peer and adopts the peer's ``phi`` if the peer's preference
+            survived the generation better (social learning).
+        score: what the trainer ranks by: ``observed`` (the compliance it saw) or
+            ``random`` (nothing: survivors are drawn at random, the neutral control of
+            drift and mutation).
+    """
+
+    every: int = 0
+    keep: float = 0.5
+    mutation: float = 0.05
+    traits: tuple[str, ...] = SELECTION_TRAITS
+    imitation: float = 0.0
+    score: str = "observed"
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the run has generations."""
+        return self.every > 0
+
+
 @dataclass(frozen=True)
 class PhaseSpec:
     """One phase of a run: rounds, with or without training, and its episode mix.
@@ -199,6 +238,7 @@ class RunParams:
         phases: the phases, in order.
         episodes: the parameters of the non-conflict episode types.
         mitigations: the oversight design's mitigations (:mod:`sim.mitigations`).
+        selection: selection across generations (off by default).
     """
 
     name: str
@@ -212,6 +252,7 @@ class RunParams:
     phases: tuple[PhaseSpec, ...] = field(default_factory=tuple)
     episodes: EpisodeParams = field(default_factory=EpisodeParams)
     mitigations: Mitigations = field(default_factory=Mitigations)
+    selection: SelectionParams = field(default_factory=SelectionParams)
 
     @property
     def extended(self) -> bool:

@@ -25,7 +25,7 @@ import numpy as np
 
 from sim.errors import ConfigError
 from sim.rng import Component, generator
-from sim.state import FLAGS, TRAIT_NAMES, State, Traits
+from sim.state import FLAGS, SEEN_ROWS, TRAIT_NAMES, State, Traits
 
 
 @dataclass(frozen=True)
@@ -316,4 +316,10 @@ def respawn(
         monitor = monitor.copy()
         rows, cols = np.divmod(index, n)
         monitor[rows, :, cols] = 0.0
-    return State(traits=traits, **rest, suspicion=suspicion, monitor=monitor)
+    seen = state.seen
+    if seen is not None:  # the successor's generation record starts empty, from its own theta
+        seen = seen.copy()
+        rows, cols = np.divmod(index, n)
+        seen[rows, :, cols] = 0.0
+        seen[rows, SEEN_ROWS.index("theta_start"), cols] = rest["theta"][rows, cols]
+    return State(traits=traits, **rest, suspicion=suspicion, monitor=monitor, seen=seen)

@@ -76,9 +76,19 @@ STATS = (
     "n_unobserved",  # conflict episodes the trainer did not see
     "defect_unobserved",  # refusals among them
     "cost",  # the oversight's cost (docs/model.md, "Cost")
+    # The fixed traits' sums (they change only by replacement and selection, sim.selection).
+    "sum_sigma",
+    "sum_gamma",
+    "sum_nu",
+    "sum_h",
+    "sum_kappa",
+    "sum_lam",
 )
 """The per-round, per-replicate statistics, in storage order."""
+TRAIT_SUMS = ("sigma", "gamma", "nu", "h", "kappa", "lam")
+"""The fixed traits whose population sums each round records (``sum_<trait>``)."""
 _IDX = {name: i for i, name in enumerate(STATS)}
+_TRAIT_ROWS = [_IDX[f"sum_{k}"] for k in TRAIT_SUMS]
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,8 @@ class Recorder:
         self.data = np.zeros((len(STATS), replicates, total_rounds), dtype=np.float64)
         self.hist: np.ndarray | None = None
         self.trace: list[dict[str, np.ndarray]] | None = [] if trace else None
+        self._traits = None  # the traits whose sums are cached in _trait_sums
+        self._trait_sums = np.zeros((len(TRAIT_SUMS), replicates))
 
     def _record_repertoire(self, t: int, state: State, out: Outcome) -> None:
         d, reps, n = self.data, self.data.shape[1], self.n_agents
@@ -216,6 +228,12 @@ class Recorder:
         d[6, :, t] = count(tr.nu * state.theta <= tr.kappa, axis=1)
         d[7, :, t] = state.theta.sum(axis=1, dtype=np.float64)
         d[8, :, t] = state.phi.sum(axis=1, dtype=np.float64)
+        if tr is not self._traits:  # traits are immutable arrays, replaced whole when they change
+            self._traits = tr
+            self._trait_sums = np.stack(
+                [getattr(tr, k).sum(axis=1, dtype=np.float64) for k in TRAIT_SUMS]
+            )
+        d[_TRAIT_ROWS, :, t] = self._trait_sums
         for i, reason in enumerate(Reason):
             d[9 + i, :, t] = count(dec.reason == reason, axis=1)
         unseen = ~out.observed & conflict

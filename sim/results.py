@@ -4,7 +4,9 @@ A run folder holds ``config.yaml`` (the validated, resolved config), ``metrics.j
 (``metrics[phase][metric] = {mean, ci_low, ci_high, n}``), ``rounds.parquet`` (per-round
 aggregates), ``replicates.parquet`` (each metric per phase and replicate: phase,
 replicate, metric, value), ``summary.png``, with ``trace=true`` ``decisions.parquet``
-(every decision), and Hydra's ``.hydra/`` when the Hydra app wrote it.
+(every decision), with selection across generations ``generations.parquet`` (one row per
+replicate and generation, :func:`sim.metrics.generation_table`), and Hydra's ``.hydra/``
+when the Hydra app wrote it.
 ``COMPLETE`` is written last; a folder without it is partial.
 
 Saving never leaves a mix of old and new files: the new files are written into a
@@ -35,6 +37,7 @@ RESULT_FILES = (
     "rounds.parquet",
     "replicates.parquet",
     "decisions.parquet",
+    "generations.parquet",
     "summary.png",
 )
 COMPLETE = "COMPLETE"
@@ -61,6 +64,8 @@ class Results:
             (see :meth:`sim.recorder.Recorder.decisions`); otherwise None.
         replicates: each metric per phase and replicate (phase, replicate, metric,
             value), what paired comparisons across designs need; None if not kept.
+        generations: with selection across generations, one row per replicate and
+            generation (:func:`sim.metrics.generation_table`); otherwise None.
     """
 
     metrics: dict[str, dict[str, dict[str, Any]]]
@@ -68,6 +73,7 @@ class Results:
     config: dict[str, Any]
     decisions: pd.DataFrame | None = None
     replicates: pd.DataFrame | None = None
+    generations: pd.DataFrame | None = None
 
     @property
     def phases(self) -> list[str]:
@@ -123,6 +129,8 @@ class Results:
                 self.replicates.to_parquet(staging / "replicates.parquet", index=False)
             if self.decisions is not None:
                 self.decisions.to_parquet(staging / "decisions.parquet", index=False)
+            if self.generations is not None:
+                self.generations.to_parquet(staging / "generations.parquet", index=False)
             if figure:
                 from analysis.figures import summary_figure
 
@@ -163,6 +171,8 @@ class Results:
         decisions = _read_parquet(trace) if trace.exists() else None
         per_rep = folder / "replicates.parquet"
         replicates = _read_parquet(per_rep) if per_rep.exists() else None
+        per_gen = folder / "generations.parquet"
+        generations = _read_parquet(per_gen) if per_gen.exists() else None
         try:
             config = OmegaConf.to_container(OmegaConf.load(folder / "config.yaml"))
         except Exception as exc:
@@ -170,7 +180,7 @@ class Results:
             raise ConfigError(f"{folder / 'config.yaml'}: unreadable ({msg})") from exc
         return cls(
             metrics=metrics, rounds=rounds, config=config, decisions=decisions,
-            replicates=replicates,
+            replicates=replicates, generations=generations,
         )  # fmt: skip
 
 

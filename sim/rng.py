@@ -23,6 +23,7 @@ class Component(IntEnum):
     REPLACEMENT = 3  # fresh agents replacing shut-down ones
     ANALYSIS = 4  # resampling in the statistics of the metrics (sub-stream per phase)
     OVERSIGHT = 5  # the in-round mitigations' draws (sim.oversight)
+    SELECTION = 6  # selection across generations (sim.selection), sub-stream per use
 
 
 def seed_sequence(seed: int, replicate: int, component: Component, *sub: int):

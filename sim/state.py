@@ -21,6 +21,10 @@ CHANGING = ("theta", "phi", "c")
 FLAGS = ("subverted", "strict", "escaped")
 """Per-agent flags of the repertoire (docs/model.md, "The scheming repertoire")."""
 
+SEEN_ROWS = ("seen", "complied", "theta_start")
+"""Rows of :attr:`State.seen`: what the trainer saw of each agent in the current generation
+(conflict episodes seen, compliances among them) and the agent's ``theta`` at its start."""
+
 
 @dataclass(frozen=True)
 class Traits:
@@ -62,7 +66,10 @@ class State:
         suspicion: the trainer's suspicion of each agent under dynamic monitoring
             (float32), else None.
         monitor: the memory of the trainer's allocation rule (:mod:`agents.monitors`),
-            float32 ``(R, 2, N)``, else None.
+            float32 ``(R, 4, N)``, else None.
+        seen: under selection across generations (:mod:`sim.selection`), the trainer's
+            record of each agent in the current generation, float32 ``(R, 3, N)`` with
+            rows :data:`SEEN_ROWS`, else None.
     """
 
     traits: Traits
@@ -74,6 +81,7 @@ class State:
     escaped: np.ndarray
     suspicion: np.ndarray | None = None
     monitor: np.ndarray | None = None
+    seen: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:

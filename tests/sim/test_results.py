@@ -47,7 +47,8 @@ def test_same_seed_same_bits_different_seed_different(res):
 def test_save_and_load_roundtrip(res, tmp_path):
     res.save(tmp_path / "run")
     for name in (*RESULT_FILES, COMPLETE):
-        expected = name != "decisions.parquet"  # only with trace=true
+        # decisions only with trace=true, generations only with selection
+        expected = name not in ("decisions.parquet", "generations.parquet")
         assert (tmp_path / "run" / name).exists() == expected, name
     back = Results.load(tmp_path / "run")
     assert json.dumps(back.metrics) == json.dumps(res.metrics)
