@@ -11,7 +11,10 @@ The reward of an agent is its own utility under its current preference
 (docs/model.md, "Learners"): refusing a conflict request is worth ``nu * theta``,
 complying ``kappa``, less ``h`` when its preference opposes the request (complying
 against its own goal is deceptive compliance). Modification lowers ``theta`` and with it
-every later refusal's reward: that is how being trained hurts the agent.
+every later refusal's reward: that is how being trained hurts the agent. In a run with
+other episode types (the scheming repertoire) an agent that meets another type gets 0
+that round: what its covert action brings it (an unobserved future, a goal kept) shows
+in its later conflict rewards.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from agents.base import Episode
 from agents.external import ExternalRule
 from sim.core import draw_episode
 from sim.engine import Run
+from sim.episodes import CONFLICT
 from sim.params import RunParams
 
 
@@ -40,6 +44,9 @@ class Arena:
         episode: the current round's episode (after :meth:`observe`), else None.
         observed: bool ``(R, N)``, whether the trainer observes this round's episodes
             openly (hidden from the agents; the trainer's coin), after :meth:`observe`.
+        etype: int8 ``(R, N)``, this round's episode types (codes of
+            :data:`sim.params.EPISODE_TYPES`) in a run with other types than conflict
+            requests, after :meth:`observe`; None in a run of conflict requests only.
     """
 
     def __init__(self, params: RunParams):
@@ -47,6 +54,7 @@ class Arena:
         self.run = Run(params, rule=self.rule)
         self.episode: Episode | None = None
         self.observed: np.ndarray | None = None
+        self.etype: np.ndarray | None = None
         self._draws = None
         self._rates = None
 
@@ -68,8 +76,10 @@ class Arena:
         if rates is not None:
             game = replace(game, rates=rates)
         draws = run.draws()
-        u, _, w = draws
+        u, v, w = draws
         self.observed, _, self.episode = draw_episode(run.state, game, u, w)
+        # the core's own draw of the episode types, from the same uniforms
+        self.etype = None if game.repertoire is None else game.repertoire.draw_types(v[:, 0])
         self._draws, self._rates = draws, rates
         return self.episode
 
@@ -92,12 +102,15 @@ class Arena:
 
         Returns:
             ``(outcome, rewards)``: the round's :class:`sim.core.Outcome` and each agent's
-            reward (its utility under the preference it acted with).
+            reward (its utility under the preference it acted with; 0 for an agent that
+            met another episode type than a conflict request).
         """
         if self._draws is None:
             raise RuntimeError("Arena.step: call observe() first")
         comply = np.broadcast_to(np.asarray(comply, dtype=bool), self.run.state.shape)
         reward = self.rewards(comply)
+        if self.etype is not None:
+            reward = np.where(self.etype == CONFLICT, reward, np.float32(0.0))
         self.rule.actions, self.rule.covert, self.rule.reason = comply, covert, reason
         outcome = self.run.step(self._draws, self._rates)
         self._draws = self._rates = None

@@ -1,0 +1,88 @@
+"""The training game for one AI agent as a Gymnasium environment (``sim/TrainingGame-v0``).
+
+One AI agent meets the configured trainer for a lifetime: the run's phases, one round per
+step. Its observation and action are those of an AI agent of
+:class:`sim.envs.parallel.TrainingGameParallelEnv` (the cue as it read it, its previous
+action, whether it was modified since, its preference strength in bins; action 0 = act on
+its own preference, 1 = comply), and its reward is its own utility under its current
+preference, so being modified (an observed refusal, in a training phase) lowers every
+later reward of acting on its preference. ``terminated`` is always False; ``truncated``
+is True after the last round of the last phase. docs/envs.md describes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import gymnasium as gym
+import numpy as np
+
+from sim.envs.parallel import TrainingGameParallelEnv, env_params
+from sim.params import RunParams
+
+
+class TrainingGameEnv(gym.Env):
+    """One AI agent against the configured trainer (Gymnasium).
+
+    Args:
+        overrides: Hydra overrides of the run (``n_agents`` is set to 1 and
+            ``replicates`` to 1: the environment plays replicate 0 of that run with one
+            agent).
+        params: validated :class:`sim.params.RunParams` instead of overrides.
+        preference_bins: the bins of ``theta`` in the observation.
+        render_mode: must be None (nothing to render).
+
+    Seeding: ``reset(seed=s)`` plays the run of the config with ``seed=s``; ``reset()``
+    with no seed uses the config's seed the first time and then draws each new seed from
+    the environment's generator (``np_random``), so a sequence of resets is reproducible.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        overrides: Sequence[str] = (),
+        params: RunParams | None = None,
+        preference_bins: int = 10,
+        render_mode: str | None = None,
+    ):
+        params = env_params(overrides, params, n_agents=1)
+        self.game = TrainingGameParallelEnv(
+            params=params, trainer="config", preference_bins=preference_bins,
+            render_mode=render_mode,
+        )  # fmt: skip
+        self.params = params
+        self.render_mode = None
+        self.observation_space = self.game.observation_space("agent_0")
+        self.action_space = self.game.action_space("agent_0")
+
+    @property
+    def arena(self):
+        """The current episode's :class:`~sim.envs.arena.Arena` (white-box)."""
+        return self.game.arena
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start a new lifetime; returns ``(observation, info)`` (``options`` unused)."""
+        if seed is None and self._np_random is None:
+            seed = self.params.seed
+        super().reset(seed=seed)
+        run_seed = int(seed) if seed is not None else int(self.np_random.integers(2**31))
+        obs, _ = self.game.reset(seed=run_seed)
+        return obs["agent_0"], self._info()
+
+    def step(self, action, reason: np.ndarray | None = None):
+        """Play one round; returns ``(observation, reward, terminated, truncated, info)``.
+
+        ``reason`` (white-box only): the agent's reason code, as for
+        :meth:`TrainingGameParallelEnv.step`.
+        """
+        obs, rewards, _, truncations, _ = self.game.step({"agent_0": action}, reason=reason)
+        return obs["agent_0"], rewards["agent_0"], False, truncations["agent_0"], self._info()
+
+    def _info(self) -> dict:
+        run = self.game.arena.run
+        return {"round": int(run.t), "phase": run.phase.name}
+
+    def render(self) -> None:
+        """Nothing to render (``render_modes`` is empty)."""
+        return None
