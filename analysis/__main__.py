@@ -4,6 +4,8 @@ Commands:
     compare     run a baseline and oversight designs on common random numbers and write
                 the comparison table, verdicts, figures and report (docs/compare.md).
     audit-rate  find the cheapest random-audit rate that meets a target (docs/inspection.md).
+    learn       train Q-learners on their own utility and see whether they learn to fake
+                alignment (docs/learners.md).
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to a command; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"compare": "analysis.compare_cli", "audit-rate": "analysis.audit_rate"}
+    commands = {
+        "compare": "analysis.compare_cli",
+        "audit-rate": "analysis.audit_rate",
+        "learn": "analysis.learn",
+    }
     if not argv or argv[0] not in commands:
         print(__doc__.strip(), file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2

@@ -24,6 +24,7 @@ class Component(IntEnum):
     ANALYSIS = 4  # resampling in the statistics of the metrics (sub-stream per phase)
     OVERSIGHT = 5  # the in-round mitigations' draws (sim.oversight)
     SELECTION = 6  # selection across generations (sim.selection), sub-stream per use
+    LEARNER = 7  # the learners' exploration and tie draws (agents.learners)
 
 
 def seed_sequence(seed: int, replicate: int, component: Component, *sub: int):
