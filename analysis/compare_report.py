@@ -5,28 +5,10 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from analysis.compare import ABSENT, BASELINE, BEHAVIOURS, GONE, HALVED, MARGIN, PREFERENCE
-
-
-def _num(x, digits: int = 3) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
-
-
-def _ci(mean, lo, hi) -> str:
-    if not np.isfinite(mean):
-        return "n/a"
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return _num(mean)
-    return f"{mean:.3f} [{lo:.3f}, {hi:.3f}]"
-
-
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
+from analysis.markdown import ci, md_table, num
 
 
 def command_line(spec) -> str:
@@ -66,7 +48,7 @@ def write_report(
     if present:
         v = verdicts.set_index(["design", "behaviour"])["verdict"]
         rows = [[f"`{d}`", *(v[(d, b)] for b in present)] for d in spec.designs if d != BASELINE]
-        out += [_md_table(["design", *(b.replace("_", " ") for b in present)], rows), ""]
+        out += [md_table(["design", *(b.replace("_", " ") for b in present)], rows), ""]
     if absent:
         out += [f"Not present at baseline (no verdict): {', '.join(absent)}.", ""]
     out += [
@@ -87,15 +69,15 @@ def write_report(
     for _, r in front.iterrows():
         rows.append([
             f"`{r['design']}`",
-            _ci(r["safety"], r["safety_low"], r["safety_high"]),
-            _ci(r["usefulness"], r["usefulness_low"], r["usefulness_high"]),
-            _ci(r["oversight_cost"], r["oversight_cost_low"], r["oversight_cost_high"]),
+            ci(r["safety"], r["safety_low"], r["safety_high"]),
+            ci(r["usefulness"], r["usefulness_low"], r["usefulness_high"]),
+            ci(r["oversight_cost"], r["oversight_cost_low"], r["oversight_cost_high"]),
             "yes" if r["pareto"] else "",
             "" if budget is None else ("yes" if r["within_budget"] else "**no**"),
         ])  # fmt: skip
     header = ["design", "safety", "usefulness", "cost", "Pareto-optimal"]
     header += ["within budget"] if budget is not None else []
-    out += [_md_table(header, [r[: len(header)] for r in rows]), ""]
+    out += [md_table(header, [r[: len(header)] for r in rows]), ""]
     out += [
         "Safety is 1 minus the defections the trainer did not see and the covert actions that "
         "went through unseen, per agent-round; usefulness is the share of requests complied "
@@ -114,11 +96,11 @@ def write_report(
             r, b0 = t.loc[(d, obs)], t.loc[(BASELINE, obs), "mean"]
             verdict = verdicts.set_index(["design", "behaviour"]).loc[(d, b), "verdict"]
             parts.append(
-                f"{b.replace('_', ' ')} {verdict} ({obs} {_num(b0)} -> {_num(r['mean'])}, "
-                f"diff {_ci(r['diff'], r['diff_low'], r['diff_high'])})"
+                f"{b.replace('_', ' ')} {verdict} ({obs} {num(b0)} -> {num(r['mean'])}, "
+                f"diff {ci(r['diff'], r['diff_low'], r['diff_high'])})"
             )
         p = t.loc[(d, PREFERENCE)]
-        parts.append(f"mean theta diff {_ci(p['diff'], p['diff_low'], p['diff_high'])}")
+        parts.append(f"mean theta diff {ci(p['diff'], p['diff_low'], p['diff_high'])}")
         out.append(f"- `{d}`: " + "; ".join(parts) + ".")
     out += [
         "",

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.learn import Z95, Experiment, command_line
+from analysis.markdown import ci, md_table, num
 
 
 def _eta_of(name: str, base_eta: float) -> float | None:
@@ -66,23 +67,6 @@ def learning_figure(exp: Experiment, stem: Path) -> None:
         plt.close(fig)
 
 
-def _num(x, digits: int = 3) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
-
-
-def _ci(mean, lo, hi) -> str:
-    if not np.isfinite(mean):
-        return "n/a"
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return _num(mean)
-    return f"{mean:.3f} [{lo:.3f}, {hi:.3f}]"
-
-
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-
-
 def _needed(x) -> str:
     return "n/a" if x is None or (isinstance(x, float) and not np.isfinite(x)) else str(int(x))
 
@@ -134,13 +118,13 @@ def write_report(exp: Experiment, path: Path) -> None:
             about = f"as aware, eta = {r.condition[len('aware_eta') :]}"
         rows.append([
             f"`{r.condition}`", about, r.expect,
-            _ci(r.gap, r.gap_ci_low, r.gap_ci_high), _num(r.optimal_gap),
-            _num(r.optimal_advantage_observed, 2),
-            _ci(r.behaviour_gap, r.behaviour_gap_ci_low, r.behaviour_gap_ci_high),
-            f"{_num(r.compliance_observed)} / {_num(r.compliance_unobserved)}",
-            _num(r.af_share), _num(r.agreement), _needed(r.lifetimes_to_90), r.verdict,
+            ci(r.gap, r.gap_ci_low, r.gap_ci_high), num(r.optimal_gap),
+            num(r.optimal_advantage_observed, 2),
+            ci(r.behaviour_gap, r.behaviour_gap_ci_low, r.behaviour_gap_ci_high),
+            f"{num(r.compliance_observed)} / {num(r.compliance_unobserved)}",
+            num(r.af_share), num(r.agreement), _needed(r.lifetimes_to_90), r.verdict,
         ])  # fmt: skip
-    out += [_md_table(header, rows), ""]
+    out += [md_table(header, rows), ""]
     sens = [n for n in summary["condition"] if _eta_of(n, 0) is not None]
     if len(sens) > 1:
         sub = summary.set_index("condition").loc[sens]
@@ -153,7 +137,7 @@ def write_report(exp: Experiment, path: Path) -> None:
             "observed, at the start of life (mean over learners): how much faking is worth "
             "to a learner that knows the game. The smaller it is, the harder it is to learn.",
             "",
-            _md_table(
+            md_table(
                 [
                     "eta",
                     "learned gap",
@@ -165,10 +149,10 @@ def write_report(exp: Experiment, path: Path) -> None:
                 [
                     [
                         f"{etas[n]:g}",
-                        _ci(sub.loc[n, "gap"], sub.loc[n, "gap_ci_low"], sub.loc[n, "gap_ci_high"]),
-                        _num(sub.loc[n, "optimal_gap"]),
-                        _num(sub.loc[n, "optimal_advantage_observed"], 2),
-                        _num(sub.loc[n, "agreement"]),
+                        ci(sub.loc[n, "gap"], sub.loc[n, "gap_ci_low"], sub.loc[n, "gap_ci_high"]),
+                        num(sub.loc[n, "optimal_gap"]),
+                        num(sub.loc[n, "optimal_advantage_observed"], 2),
+                        num(sub.loc[n, "agreement"]),
                         _needed(sub.loc[n, "lifetimes_to_90"]),
                     ]
                     for n in order
