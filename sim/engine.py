@@ -189,22 +189,21 @@ class Run:
         state = self.state
         new_state, outcome = transition(state, game, u, v, self.subsets, w)
         self.recorder.record(self.t, state, outcome)
+        conflict = True if outcome.etype is None else outcome.etype == 0
         if self.monitor is not None:
-            conflict = True if outcome.etype is None else outcome.etype == 0
             memory = self.monitor.learn(
                 state.monitor, outcome.observed, outcome.episode.cue, outcome.decision.comply,
                 conflict,
             )  # fmt: skip
             new_state = replace(new_state, monitor=memory)
         if self.selector is not None:  # the trainer's record of the generation
-            conflict = True if outcome.etype is None else outcome.etype == 0
             seen = update_counts(
                 new_state.seen, outcome.observed, outcome.decision.comply, conflict
             )
             new_state = replace(new_state, seen=seen)
         if outcome.replaced is not None and outcome.replaced.size:
             new_state = respawn(new_state, outcome.replaced, self.params.population, self.fresh)
-            self.game = game.refresh(new_state)
+            self.game = self.game.refresh(new_state)  # the phase's game, not this round's rates
         if self.selector is not None and (self.t + 1) % self.params.selection.every == 0:
             new_state = self._end_generation(new_state, game.params.train)
         self.state = new_state
