@@ -126,6 +126,35 @@ class SelectionSchema:
 
 
 @dataclass
+class SweepSchema:
+    """``sweep.*``: the vectorised grid mode (sim/grid.py, docs/sweeps.md).
+
+    ``grid`` maps a numeric config key to its values: a list of numbers, or
+    ``linspace(a,b,n)``, ``logspace(a,b,n)`` (base 10) or ``range(start,stop,step)``.
+    Empty: a plain run.
+    """
+
+    grid: dict[str, Any] = field(default_factory=dict)
+    chunk: int = 32  # grid points simulated together (rows = chunk x replicates)
+    workers: int = 1  # threads over chunks (numpy releases the GIL); results do not depend on it
+    rounds: bool = True  # keep the per-round table (means over replicates per grid point)
+
+
+@dataclass
+class SearchSchema:
+    """``search.*``: the objective a Hydra sweeper (optuna) minimises (sim/search.py).
+
+    Without ``metric`` a run returns no objective.
+    """
+
+    metric: str | None = None  # a metric of sim.metrics.METRICS
+    phase: str | None = None  # the phase it is read in; None = the last phase
+    statistic: str = "mean"  # mean | ci_high | ci_low: which summary over replicates
+    target: float | None = None  # keep the statistic at or under this ...
+    minimize: str | None = None  # ... at the smallest value of this config key
+
+
+@dataclass
 class RunSchema:
     """The root config."""
 
@@ -141,6 +170,8 @@ class RunSchema:
     phases: dict[str, Any] = field(default_factory=dict)  # name -> {rounds, train, mix}
     mitigation: dict[str, Any] = field(default_factory=dict)  # name -> parameters
     selection: SelectionSchema = field(default_factory=SelectionSchema)
+    sweep: SweepSchema = field(default_factory=SweepSchema)
+    search: SearchSchema = field(default_factory=SearchSchema)
 
 
 ConfigStore.instance().store(name="schema", node=RunSchema)

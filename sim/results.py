@@ -16,6 +16,7 @@ new ones moved in, and ``COMPLETE`` is written last.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -41,6 +42,22 @@ RESULT_FILES = (
     "summary.png",
 )
 COMPLETE = "COMPLETE"
+UNHASHED = ("progress", "sweep", "search")
+"""Root config keys that do not change a run's results (left out of :func:`config_hash`)."""
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """A short hash of what determines a run's results.
+
+    It hashes the resolved config without :data:`UNHASHED` (the progress bar, how a
+    sweep ran it, the search objective).
+
+    Two runs with the same hash have the same results; a grid point has the hash of
+    the single run with the same values.
+    """
+    kept = {k: v for k, v in config.items() if k not in UNHASHED}
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _clean(x):
