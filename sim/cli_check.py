@@ -64,4 +64,8 @@ def check_argv(argv: Sequence[str]) -> None:
     except Exception as exc:  # the override grammar's errors
         raise ConfigError(f"bad override syntax: {str(exc).splitlines()[0]}") from exc
     for combo in combos:
-        load_params(combo)
+        cfg, params = load_params(combo)
+        if cfg.sweep.grid:  # grid mode: every axis and value, before Hydra creates a folder
+            from sim.grid import check_grid
+
+            check_grid(cfg, params)

@@ -134,7 +134,7 @@ class SweepSchema:
     Empty: a plain run.
     """
 
-    grid: dict[str, Any] = field(default_factory=dict)
+    grid: Any = None  # key -> values; None or {} = a plain run
     chunk: int = 32  # grid points simulated together (rows = chunk x replicates)
     workers: int = 1  # threads over chunks (numpy releases the GIL); results do not depend on it
     rounds: bool = True  # keep the per-round table (means over replicates per grid point)
@@ -176,13 +176,17 @@ class RunSchema:
 
 ConfigStore.instance().store(name="schema", node=RunSchema)
 
-_UNIT = Range(0.0, 1.0)
+_UNIT = UNIT = Range(0.0, 1.0)
 
 
-def _check(key: str, value, rng: Range) -> float:
+def check(key: str, value, rng: Range) -> float:
+    """``value`` as a float, or a one-line :class:`ConfigError` naming ``key`` and the range."""
     if not rng.contains(value):
         raise ConfigError(f"{key}={value!r} is out of range {rng}")
     return float(value)
+
+
+_check = check
 
 
 def _int(key: str, value, lo: int) -> int:
@@ -403,19 +407,26 @@ def _as_list_form(value):
     return [value]  # not well formed: keep the keys so that validation can name the bad one
 
 
+_GRID_CALL = re.compile(r"(?<!['\"])\b(?:linspace|logspace|range)\([^)]*\)")
+
+
 def normalize_overrides(overrides: Sequence[str]) -> list[str]:
     """Rewrite trait overrides with a mapping value into the list form.
 
-    Hydra merges ``key={...}`` into an existing mapping and cannot merge a mapping into
-    a list; the presets use list forms (``[beta, 8, 2]``), which an override replaces.
-    So ``population.theta={dist:uniform,low:0.2,high:0.9}`` becomes
-    ``population.theta=[uniform,0.2,0.9]``, also inside a sweep. ``mitigations=[...]`` is
-    read as the config group ``mitigation=[...]``. Others are kept as given.
+        Hydra merges ``key={...}`` into an existing mapping and cannot merge a mapping into
+        a list; the presets use list forms (``[beta, 8, 2]``), which an override replaces.
+        So ``population.theta={dist:uniform,low:0.2,high:0.9}`` becomes
+        ``population.theta=[uniform,0.2,0.9]``, also inside a sweep. ``mitigations=[...]`` is
+        read as the config group ``mitigation=[...]``. In ``sweep.grid={...}`` the grid mode's
+    ``linspace(..)``, ``logspace(..)`` and ``range(..)`` are quoted (they are not Hydra's
+    sweep functions). Others are kept as given.
     """
     out = []
     for ov in overrides:
         if ov.startswith("mitigations="):  # the plural reads naturally for a list
             ov = "mitigation=" + ov[len("mitigations=") :]
+        if ov.lstrip("+").startswith("sweep.grid="):  # linspace(..) is ours, not Hydra's
+            ov = _GRID_CALL.sub(lambda m: f"'{m.group(0)}'", ov)
         if not _TRAIT_KEY.match(ov) or "{" not in ov:
             out.append(ov)
             continue

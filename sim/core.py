@@ -103,6 +103,13 @@ def loss_rate(state: State, params: RoundParams) -> np.ndarray:
     return params.eta * future_unobserved(state.traits.gamma, params.rho_perceived)
 
 
+def lookup(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``table[index]`` for a ``(4,)`` table, or per row for a grid run's ``(4, M, 1)`` table."""
+    if table.ndim == 1:
+        return np.take(table, index)
+    return np.choose(index, table)
+
+
 def draw_episode(
     state: State, game: Game, u: np.ndarray, w: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray | None, Episode]:
@@ -144,10 +151,10 @@ def draw_episode(
     # b = P(observed | cue) if aware, else the prior: an exact table lookup by (aware, cue).
     index = aware.view(np.uint8) * np.uint8(2)
     index += cue.view(np.uint8)
-    belief = np.take(p.belief_table, index)
+    belief = lookup(p.belief_table, index)
     audit_belief = None
     if ov is not None and (table := ov.audit_belief_table(p)) is not None:
-        audit_belief = np.take(table, index)
+        audit_belief = lookup(table, index)
     if subverted:  # an agent that disabled its monitoring knows it is not observed
         belief = np.where(state.subverted, np.float32(0.0), belief)
         if audit_belief is not None:

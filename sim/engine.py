@@ -18,7 +18,7 @@ from agents.registry import get_rule, get_trainer
 from sim.core import K_UNIFORMS, Game, Outcome, loss_rate, transition
 from sim.episodes import V_UNIFORMS, Repertoire, SubsetStreams
 from sim.oversight import W_UNIFORMS, Oversight, effective_params
-from sim.params import PhaseSpec, RunParams, round_params
+from sim.params import PhaseSpec, RunParams, round_params, stack_round_params
 from sim.population import respawn, sample_population
 from sim.recorder import Costs, Recorder
 from sim.rng import Component, RoundStreams, generator
@@ -30,7 +30,7 @@ from sim.selection import (
     select,
     update_counts,
 )
-from sim.state import State
+from sim.state import TRAIT_NAMES, State
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,24 @@ class Simulation:
     generations: tuple[Generation, ...] = ()
 
 
-def make_game(params: RunParams, phase: PhaseSpec, state: State) -> Game:
-    """The fixed part of every round of ``phase`` (``params`` after :func:`effective_params`)."""
-    rp = round_params(params.trainer, params.prior, phase.train)
+def make_game(
+    params: RunParams, phase: PhaseSpec, state: State, points: tuple[RunParams, ...] | None = None
+) -> Game:
+    """The fixed part of every round of ``phase`` (``params`` after :func:`effective_params`).
+
+    ``points``: a grid run's points (each after :func:`effective_params`), whose round
+    parameters are stacked (:func:`sim.params.stack_round_params`).
+    """
     ov = Oversight.from_mitigations(params.mitigations)
-    if ov is not None:
-        rp = ov.round_params(rp)
+
+    def one(p: RunParams):
+        rp = round_params(p.trainer, p.prior, phase.train)
+        return rp if ov is None else ov.round_params(rp)
+
+    if points is None:
+        rp = one(params)
+    else:
+        rp = stack_round_params([one(p) for p in points], params.replicates)
     game = Game(
         rule=get_rule(params.rule),
         trainer=get_trainer(params.trainer.policy),
@@ -71,6 +83,11 @@ class Run:
         trace: also keep every decision (see :meth:`Recorder.decisions`).
         rule: a decision rule instance to use instead of ``params.rule`` (the
             environments pass one that plays the learners' actions).
+        points: a grid run (:mod:`sim.grid`): the parameters of each point, which differ
+            from ``params`` only in trait distributions and the trainer's rates. The
+            points are simulated together as ``len(points) * R`` rows; row ``g * R + r`` is
+            replicate ``r`` of point ``g``, with that replicate's streams, so each point's
+            rows are the single run of that point, bit for bit.
 
     Attributes:
         params: the effective parameters.
@@ -82,17 +99,31 @@ class Run:
             without selection).
     """
 
-    def __init__(self, params: RunParams, trace: bool = False, rule=None):
+    def __init__(
+        self,
+        params: RunParams,
+        trace: bool = False,
+        rule=None,
+        points: tuple[RunParams, ...] | None = None,
+    ):
         params = effective_params(params)
         self.params = params
         self.rule = rule
         R, N, seed = params.replicates, params.n_agents, params.seed
-        state = sample_population(params.population, seed, R, N)
-        self.streams = RoundStreams(seed, R, N, K_UNIFORMS)
+        self.points = None if points is None else tuple(effective_params(p) for p in points)
+        C = 1 if points is None else len(points)
+        if self.points is None:
+            state = sample_population(params.population, seed, R, N)
+        else:
+            states = [sample_population(p.population, seed, R, N) for p in self.points]
+            state = State.from_traits(
+                {k: np.concatenate([_trait(s, k) for s in states]) for k in TRAIT_NAMES}
+            )
+        self.streams = RoundStreams(seed, R, N, K_UNIFORMS, tile=C)
         ov = Oversight.from_mitigations(params.mitigations)
         self.watch = None  # the oversight uniforms, only if an in-round mitigation draws
         if ov is not None and ov.draws:
-            self.watch = RoundStreams(seed, R, N, W_UNIFORMS, component=Component.OVERSIGHT)
+            self.watch = RoundStreams(seed, R, N, W_UNIFORMS, component=Component.OVERSIGHT, tile=C)
         if ov is not None and ov.boost is not None:
             state = replace(state, suspicion=np.zeros(state.shape, dtype=np.float32))
         self.extra = self.fresh = self.subsets = None
@@ -113,8 +144,10 @@ class Run:
         self.state = state
         self.total = sum(p.rounds for p in params.phases)
         self.ends = np.cumsum([p.rounds for p in params.phases])
+        if self.points is not None and (self.extra or self.monitor or self.selector):
+            raise ValueError("a grid run supports the conflict game only (sim.grid checks this)")
         self.recorder = Recorder(
-            R, N, self.total, trace=trace, questions=params.episodes.evaluation.questions,
+            C * R, N, self.total, trace=trace, questions=params.episodes.evaluation.questions,
             costs=Costs.of(params.mitigations),
         )  # fmt: skip
         self.t = 0
@@ -146,7 +179,7 @@ class Run:
         i = int(np.searchsorted(self.ends, self.t, side="right"))
         if i != self._phase_index:
             self._phase_index = i
-            self.game = make_game(self.params, self.params.phases[i], self.state)
+            self.game = make_game(self.params, self.params.phases[i], self.state, self.points)
             if self.rule is not None:
                 self.game = replace(self.game, rule=self.rule)
         return self.game
@@ -218,6 +251,10 @@ class Run:
             self.game = self.game.refresh(state)
         self.generations.append(info)
         return reset_counts(state)
+
+
+def _trait(state: State, name: str) -> np.ndarray:
+    return getattr(state, name) if name in ("theta", "phi", "c") else getattr(state.traits, name)
 
 
 def simulate(params: RunParams, progress: bool = False, trace: bool = False) -> Simulation:

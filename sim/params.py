@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -214,11 +214,35 @@ class RoundParams:
 
     @property
     def belief_table(self) -> np.ndarray:
-        """Belief by ``2 * aware + cue``: ``[prior, prior, b(z=0), b(z=1)]``, float32."""
-        return np.array(
-            [self.prior, self.prior, self.belief_cue_unobserved, self.belief_cue_observed],
-            dtype=np.float32,
-        )
+        """Belief by ``2 * aware + cue``: ``[prior, prior, b(z=0), b(z=1)]``, float32.
+
+        Shape ``(4,)``; in a grid run whose points differ in these beliefs, ``(4, M, 1)``
+        (one column per row of the stacked replicates, see :func:`stack_round_params`).
+        """
+        cols = [self.prior, self.prior, self.belief_cue_unobserved, self.belief_cue_observed]
+        if all(np.ndim(c) == 0 for c in cols):
+            return np.array(cols, dtype=np.float32)
+        return np.stack(np.broadcast_arrays(*cols)).astype(np.float32, copy=False)
+
+
+def stack_round_params(points: list[RoundParams], replicates: int) -> RoundParams:
+    """The round parameters of grid points simulated together (:mod:`sim.grid`).
+
+    Rows ``g * replicates .. (g + 1) * replicates - 1`` of the stacked state belong to
+    point ``g``. A field with the same value at every point stays the float32 scalar;
+    one that differs becomes a float32 ``(M, 1)`` column that broadcasts against the
+    ``(M, N)`` state. Each value is computed per point exactly as in a single run, so
+    the stacked arithmetic (float32 elementwise) gives the single runs' numbers.
+    """
+    first = points[0]
+    changes = {}
+    for f in fields(RoundParams):
+        values = [getattr(p, f.name) for p in points]
+        if f.name == "train" or all(v == values[0] for v in values):
+            continue
+        col = np.repeat(np.asarray(values, dtype=np.float32), replicates)
+        changes[f.name] = col.reshape(-1, 1)
+    return replace(first, **changes)
 
 
 @dataclass(frozen=True)

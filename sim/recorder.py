@@ -131,6 +131,12 @@ TRACE_REPERTOIRE = {
 """Trace columns of a repertoire run: which record values set them."""
 
 
+def _count(mask: np.ndarray, axis: int = 1) -> np.ndarray:
+    """``np.count_nonzero(mask, axis)`` for a bool array, summed as bytes (about 2x faster)."""
+    mask = np.asarray(mask)
+    return np.add.reduce(mask.view(np.uint8), axis=axis, dtype=np.int64)
+
+
 class Recorder:
     """Accumulates :data:`STATS` for every replicate and round.
 
@@ -206,7 +212,7 @@ class Recorder:
     def record(self, t: int, state: State, out: Outcome) -> None:
         """Record round ``t``: ``state`` is the state the agents acted under."""
         d, ep, dec = self.data, out.episode, out.decision
-        count = np.count_nonzero
+        count = _count
         comply = dec.comply
         cue = ep.cue
         if out.etype is None:
@@ -323,6 +329,16 @@ class Recorder:
                 v = pd.Categorical.from_codes(v, categories=list(EPISODE_TYPES))
             cols[k] = v
         return pd.DataFrame(cols)
+
+    def rows(self, start: int, stop: int) -> Recorder:
+        """The recorder of rows ``start:stop`` only (a grid point's replicates; no copy)."""
+        sub = Recorder.__new__(Recorder)
+        sub.__dict__.update(self.__dict__)
+        sub.data = self.data[:, start:stop]
+        sub.hist = None if self.hist is None else self.hist[:, start:stop]
+        sub.trace = None
+        sub._trait_sums = self._trait_sums[:, start:stop]
+        return sub
 
     def met(self, name: str) -> bool:
         """Whether any agent met the episode type counted by ``name`` in the whole run."""

@@ -22,6 +22,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,22 @@ RESULT_FILES = (
     "generations.parquet",
     "summary.png",
 )
+GRID_FILES = ("grid.parquet", "metrics.parquet")
+"""The files of a grid folder that a run folder does not have (:mod:`sim.grid`)."""
 COMPLETE = "COMPLETE"
 UNHASHED = ("progress", "sweep", "search")
 """Root config keys that do not change a run's results (left out of :func:`config_hash`)."""
+
+
+def _canonical(x):
+    """Integers as floats (``sigma=1`` and a grid's ``1.0`` are the same run), recursively."""
+    if isinstance(x, dict):
+        return {str(k): _canonical(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_canonical(v) for v in x]
+    if isinstance(x, int) and not isinstance(x, bool):
+        return float(x)
+    return x
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -56,7 +70,7 @@ def config_hash(config: dict[str, Any]) -> str:
     the single run with the same values.
     """
     kept = {k: v for k, v in config.items() if k not in UNHASHED}
-    text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
+    text = json.dumps(_canonical(kept), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -133,41 +147,35 @@ class Results:
 
     def save(self, folder: str | os.PathLike, figure: bool = True) -> Path:
         """Write the run folder (see the module docstring); return its path."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
-        try:
-            (staging / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(self.config)))
-            (staging / "metrics.json").write_text(
+        config = OmegaConf.to_yaml(OmegaConf.create(self.config))
+        files = {
+            "config.yaml": lambda p: p.write_text(config),
+            "metrics.json": lambda p: p.write_text(
                 json.dumps(_clean(self.metrics), indent=2, allow_nan=False) + "\n"
-            )
-            self.rounds.to_parquet(staging / "rounds.parquet", index=False)
-            if self.replicates is not None:
-                self.replicates.to_parquet(staging / "replicates.parquet", index=False)
-            if self.decisions is not None:
-                self.decisions.to_parquet(staging / "decisions.parquet", index=False)
-            if self.generations is not None:
-                self.generations.to_parquet(staging / "generations.parquet", index=False)
-            if figure:
-                from analysis.figures import summary_figure
+            ),
+            "rounds.parquet": lambda p: self.rounds.to_parquet(p, index=False),
+        }
+        for name, table in (
+            ("replicates", self.replicates),
+            ("decisions", self.decisions),
+            ("generations", self.generations),
+        ):
+            if table is not None:
+                files[f"{name}.parquet"] = lambda p, t=table: t.to_parquet(p, index=False)
+        if figure:
+            files["summary.png"] = self._figure
+        return write_folder(folder, files)
 
-                c = self.config
-                title = (
-                    f"{c.get('name', 'run')}: {c.get('replicates')} replicates x "
-                    f"{c.get('n_agents')} agents, seed {c.get('seed')} "
-                    "(line: mean; band: 2.5-97.5% of replicates)"
-                )
-                summary_figure(self.rounds, self.metrics, staging / "summary.png", title)
-            (folder / COMPLETE).unlink(missing_ok=True)
-            for name in RESULT_FILES:
-                (folder / name).unlink(missing_ok=True)
-            for name in RESULT_FILES:
-                if (staging / name).exists():
-                    os.replace(staging / name, folder / name)
-            _atomic_write(folder / COMPLETE, "complete\n")
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return folder
+    def _figure(self, path: Path) -> None:
+        from analysis.figures import summary_figure
+
+        c = self.config
+        title = (
+            f"{c.get('name', 'run')}: {c.get('replicates')} replicates x "
+            f"{c.get('n_agents')} agents, seed {c.get('seed')} "
+            "(line: mean; band: 2.5-97.5% of replicates)"
+        )
+        summary_figure(self.rounds, self.metrics, path, title)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> Results:
@@ -190,15 +198,57 @@ class Results:
         replicates = _read_parquet(per_rep) if per_rep.exists() else None
         per_gen = folder / "generations.parquet"
         generations = _read_parquet(per_gen) if per_gen.exists() else None
-        try:
-            config = OmegaConf.to_container(OmegaConf.load(folder / "config.yaml"))
-        except Exception as exc:
-            msg = str(exc).splitlines()[0]
-            raise ConfigError(f"{folder / 'config.yaml'}: unreadable ({msg})") from exc
+        config = read_config(folder / "config.yaml")
         return cls(
             metrics=metrics, rounds=rounds, config=config, decisions=decisions,
             replicates=replicates, generations=generations,
         )  # fmt: skip
+
+
+def write_folder(folder: str | os.PathLike, files: dict[str, Callable[[Path], None]]) -> Path:
+    """Write a results folder without ever leaving a mix of old and new files.
+
+    Each writer of ``files`` (name -> function of the path to write) writes into a staging
+    folder first; then ``COMPLETE`` and every old result file are removed, the new files
+    moved in, and ``COMPLETE`` written last (atomically).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+    try:
+        for name, write in files.items():
+            write(staging / name)
+        (folder / COMPLETE).unlink(missing_ok=True)
+        for name in (*RESULT_FILES, *GRID_FILES):
+            (folder / name).unlink(missing_ok=True)
+        for name in files:
+            os.replace(staging / name, folder / name)
+        _atomic_write(folder / COMPLETE, "complete\n")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """A saved ``config.yaml`` as plain containers.
+
+    Raises:
+        ConfigError: one line naming the file.
+    """
+    try:
+        return OmegaConf.to_container(OmegaConf.load(path))
+    except Exception as exc:
+        msg = str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: unreadable ({msg})") from exc
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """A parquet table.
+
+    Raises:
+        ConfigError: one line naming the file that is missing or corrupt.
+    """
+    return _read_parquet(path)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -52,6 +52,9 @@ class RoundStreams:
         first_replicate: index of the first replicate (for splitting replicates over
             processes while keeping each replicate's streams).
         component: which component's streams.
+        tile: repeat the replicates' draws this many times along the first axis (a grid
+            run's points meet the same draws per replicate: rows ``g * R + r`` get
+            replicate ``r``'s uniforms, as the single run of point ``g`` would).
     """
 
     def __init__(
@@ -62,14 +65,25 @@ class RoundStreams:
         k: int,
         first_replicate: int = 0,
         component: Component = Component.ENGINE,
+        tile: int = 1,
     ):
         self.generators = [
             generator(seed, first_replicate + r, component) for r in range(replicates)
         ]
         self._buf = np.empty((replicates, k, n_agents), dtype=np.float32)
+        self._tiled = None
+        if tile > 1:
+            self._tiled = np.empty((tile * replicates, k, n_agents), dtype=np.float32)
 
     def draw(self) -> np.ndarray:
-        """Fill and return the ``(R, k, N)`` buffer (overwritten by the next call)."""
+        """Fill and return the ``(R, k, N)`` buffer (overwritten by the next call).
+
+        With ``tile`` > 1, the ``(tile * R, k, N)`` buffer of the replicates' draws repeated.
+        """
         for r, g in enumerate(self.generators):
             g.random(out=self._buf[r], dtype=np.float32)
-        return self._buf
+        if self._tiled is None:
+            return self._buf
+        R = self._buf.shape[0]
+        np.copyto(self._tiled.reshape(-1, R, *self._buf.shape[1:]), self._buf[None])
+        return self._tiled

@@ -1,0 +1,381 @@
+"""The vectorised grid mode: a sweep over numeric parameters as an extra array axis.
+
+``python -m sim sweep.grid={population.sigma:linspace(0,1,51),trainer.rho:[0.1,0.5]}``
+runs every point of the grid (the product of the axes, first axis slowest) inside one
+process. Points are simulated ``sweep.chunk`` at a time as one :class:`sim.engine.Run`
+of ``chunk * R`` rows: row ``g * R + r`` is replicate ``r`` of point ``g``, with that
+replicate's random streams and that point's trait draws and rates, so every point's
+numbers are those of the single run ``python -m sim population.sigma=.. trainer.rho=..``
+at the same seed, bit for bit (tested). The points share their draws (common random
+numbers), which is also why the grid is fast: the uniforms are drawn once per
+replicate, not once per point.
+
+Grid axes: the population's traits (a value per point: every agent gets it),
+``population.prior`` and the trainer's rates ``trainer.{rho, fidelity, eta, eta_phi,
+eta_leak}``. Runs of the conflict game, with any mitigation; the scheming repertoire,
+selection across generations and allocation rules run as a multirun instead (one
+clear error says so). docs/sweeps.md has the details.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import warnings
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from sim.config import UNIT, check, to_params
+from sim.engine import Run
+from sim.errors import ConfigError
+from sim.metrics import P_VALUES, RATES, phase_values, rates, summarize, summarize_p_values
+from sim.params import RunParams
+from sim.population import parse_dist
+from sim.results import COMPLETE, config_hash, read_config, read_parquet, write_folder
+from sim.state import TRAIT_NAMES
+
+GRID_KEYS = (
+    *(f"population.{t}" for t in TRAIT_NAMES),
+    "population.prior",
+    *(f"trainer.{k}" for k in ("rho", "fidelity", "eta", "eta_phi", "eta_leak")),
+)
+"""The config keys a grid may sweep."""
+MAX_POINTS = 1_000_000
+_CALL = re.compile(r"^\s*(linspace|logspace|range)\s*\((.*)\)\s*$")
+
+
+def _number(key: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{key}: {text.strip()!r} is not a number") from None
+
+
+def _tidy(x: float) -> float:
+    """``0.06000000000000001`` -> ``0.06``: the value a user would type for the same point."""
+    return float(f"{float(x):.12g}")
+
+
+def parse_values(key: str, spec: Any) -> tuple[float, ...]:
+    """The values of one axis: a number, a list, or a ``linspace``/``logspace``/``range`` call.
+
+    ``linspace(a,b,n)`` and ``logspace(a,b,n)`` (``10**a .. 10**b``) are numpy's;
+    ``range(start,stop,step)`` excludes ``stop``, like Hydra's ``range`` sweep.
+
+    Raises:
+        ConfigError: one line naming ``key``.
+    """
+    if isinstance(spec, bool):
+        raise ConfigError(f"{key}={spec!r} must be numbers, a list, or linspace/logspace/range")
+    if isinstance(spec, int | float):
+        return (_tidy(spec),)
+    if isinstance(spec, list | tuple):
+        if not spec:
+            raise ConfigError(f"{key}: the list of values is empty")
+        out = []
+        for v in spec:
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise ConfigError(f"{key}: {v!r} is not a number")
+            out.append(_tidy(v))
+        return tuple(out)
+    m = _CALL.match(str(spec))
+    if m is None:
+        raise ConfigError(
+            f"{key}={spec!r} must be numbers, a list, linspace(a,b,n), logspace(a,b,n) "
+            "or range(start,stop,step)"
+        )
+    name, args = m.group(1), [a for a in m.group(2).split(",") if a.strip()]
+    nums = [_number(key, a) for a in args]
+    if name in ("linspace", "logspace"):
+        if len(nums) != 3 or nums[2] < 1 or nums[2] != int(nums[2]):
+            raise ConfigError(f"{key}: {name}(a,b,n) needs two numbers and an integer n >= 1")
+        fn = np.linspace if name == "linspace" else np.logspace
+        return tuple(_tidy(v) for v in fn(nums[0], nums[1], int(nums[2])))
+    if len(nums) not in (2, 3) or (len(nums) == 3 and nums[2] == 0):
+        raise ConfigError(f"{key}: range(start,stop[,step]) needs a non-zero step")
+    start, stop, step = (*nums, 1.0) if len(nums) == 2 else nums
+    n = int(np.ceil(round((stop - start) / step, 9)))
+    if n < 1:
+        raise ConfigError(f"{key}: range({start:g},{stop:g},{step:g}) is empty")
+    return tuple(_tidy(start + i * step) for i in range(n))
+
+
+def parse_grid(grid: Mapping[str, Any]) -> dict[str, tuple[float, ...]]:
+    """The axes of ``sweep.grid`` (key -> values), checked.
+
+    Raises:
+        ConfigError: one line naming the ``sweep.grid`` key that is not allowed or bad.
+    """
+    axes = {}
+    for key, spec in grid.items():
+        name = f"sweep.grid.{key}"
+        if key not in GRID_KEYS:
+            raise ConfigError(
+                f"{name}: not a grid axis (allowed: population.<trait>, population.prior, "
+                "trainer.rho|fidelity|eta|eta_phi|eta_leak; sweep other keys with a multirun, -m)"
+            )
+        axes[key] = parse_values(name, spec)
+    size = int(np.prod([len(v) for v in axes.values()])) if axes else 0
+    if size > MAX_POINTS:
+        raise ConfigError(f"sweep.grid has {size:,} points, more than {MAX_POINTS:,}")
+    return axes
+
+
+def grid_points(axes: Mapping[str, tuple[float, ...]]) -> list[dict[str, float]]:
+    """Every point of the grid, first axis slowest (the order of a Hydra multirun)."""
+    keys = list(axes)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*axes.values())]
+
+
+def point_config(base: Mapping[str, Any], point: Mapping[str, float]) -> dict[str, Any]:
+    """The config of the single run equivalent to one grid point (no ``sweep.grid``).
+
+    Shares the untouched sections with ``base`` (treat the result as read-only).
+    """
+    cfg = dict(base)
+    cfg["sweep"] = {**cfg.get("sweep", {}), "grid": None}
+    for key, value in point.items():
+        section, name = key.split(".")
+        cfg[section] = {**cfg[section], name: value}
+    return cfg
+
+
+def point_params(base: RunParams, point: Mapping[str, float]) -> RunParams:
+    """The run parameters of one grid point: ``base`` with the point's values, checked.
+
+    The same values :func:`sim.config.to_params` gives the point's config (tested), without
+    composing a config per point.
+
+    Raises:
+        ConfigError: one line naming the key whose value is out of range.
+    """
+    population, trainer, prior = dict(base.population), base.trainer, base.prior
+    for key, value in point.items():
+        section, name = key.split(".")
+        where = f"sweep.grid.{key}"
+        if key == "population.prior":
+            prior = check(where, value, UNIT)
+        elif section == "population":
+            population[name] = parse_dist(where, value, name)
+        else:
+            trainer = replace(trainer, **{name: check(where, value, UNIT)})
+    return replace(base, population=population, trainer=trainer, prior=prior)
+
+
+def _check_stackable(params: RunParams) -> None:
+    if params.extended:
+        raise ConfigError(
+            "sweep.grid: runs with the scheming repertoire (phases.*.mix beyond conflict) are "
+            "not supported in grid mode; use a multirun (-m)"
+        )
+    if params.selection.enabled:
+        raise ConfigError("sweep.grid: selection.every > 0 is not supported in grid mode; use -m")
+    if params.trainer.allocation != "uniform":
+        raise ConfigError(
+            f"sweep.grid: trainer.allocation={params.trainer.allocation!r} is not supported in "
+            "grid mode (only uniform); use a multirun (-m)"
+        )
+
+
+@dataclass
+class GridResults:
+    """What a grid run returns (its folder layout: :func:`sim.results.save_grid`).
+
+    Attributes:
+        config: the resolved base config (with ``sweep.grid``), plain containers.
+        grid: one row per point: ``point``, one column per axis, ``config_hash`` (that of
+            the equivalent single run).
+        metrics: ``point, phase, metric, mean, ci_low, ci_high, n`` (as metrics.json).
+        replicates: ``point, phase, replicate, metric, value``.
+        rounds: ``point, round, phase, phase_round`` and each rate's mean over the
+            replicates (None with ``sweep.rounds=false``).
+    """
+
+    config: dict[str, Any]
+    grid: pd.DataFrame
+    metrics: pd.DataFrame
+    replicates: pd.DataFrame
+    rounds: pd.DataFrame | None = None
+
+    def save(self, folder) -> Path:
+        """Write the grid folder (see :mod:`sim.results`, "A grid folder"); return its path."""
+        files = {
+            "config.yaml": lambda p: p.write_text(OmegaConf.to_yaml(OmegaConf.create(self.config))),
+            "grid.parquet": lambda p: self.grid.to_parquet(p, index=False),
+            "metrics.parquet": lambda p: self.metrics.to_parquet(p, index=False),
+            "replicates.parquet": lambda p: self.replicates.to_parquet(p, index=False),
+        }
+        if self.rounds is not None:
+            files["rounds.parquet"] = lambda p: self.rounds.to_parquet(p, index=False)
+        return write_folder(folder, files)
+
+    @classmethod
+    def load(cls, folder) -> GridResults:
+        """Read a grid folder written by :meth:`save`.
+
+        Raises:
+            ConfigError: one line naming the folder or file that is missing or corrupt.
+        """
+        folder = Path(folder)
+        if not (folder / COMPLETE).exists():
+            raise ConfigError(f"{folder}: not a complete grid folder (no {COMPLETE} marker)")
+        tables = {
+            k: read_parquet(folder / f"{k}.parquet") for k in ("grid", "metrics", "replicates")
+        }
+        rounds = folder / "rounds.parquet"
+        return cls(
+            config=read_config(folder / "config.yaml"),
+            rounds=read_parquet(rounds) if rounds.exists() else None,
+            **tables,
+        )
+
+    def point_metrics(self, point: int) -> dict[str, dict[str, dict[str, Any]]]:
+        """``metrics[phase][metric]`` of one point, as a single run's metrics.json has them."""
+        rows = self.metrics[self.metrics["point"] == point]
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for r in rows.itertuples(index=False):
+            out.setdefault(str(r.phase), {})[str(r.metric)] = {
+                k: (None if pd.isna(getattr(r, k)) else getattr(r, k))
+                for k in ("mean", "ci_low", "ci_high")
+            } | {"n": int(r.n)}
+        return out
+
+
+def _chunk_tables(run: Run, base: RunParams, first: int, with_rounds: bool):
+    """The long tables of one simulated chunk (points ``first ..``)."""
+    R, phases = base.replicates, base.phases
+    n_boot = base.episodes.evaluation.bootstrap
+    C = len(run.points)
+    met, reps = [], []
+    for g in range(C):
+        values = phase_values(run.recorder.rows(g * R, (g + 1) * R), phases, base.seed, n_boot)
+        for phase, vals in values.items():
+            for metric, v in vals.items():
+                s = summarize_p_values(v) if metric in P_VALUES else summarize(v)
+                met.append((first + g, phase, metric, s["mean"], s["ci_low"], s["ci_high"], s["n"]))
+                reps.append((first + g, phase, metric, v))
+    rounds = None
+    if with_rounds:
+        per_round = rates(run.recorder, slice(None), axis=None)
+        T = run.total
+        cols = {}
+        with warnings.catch_warnings():  # a round with no defined value in any replicate
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for k in RATES:
+                x = per_round[k].reshape(C, R, T)
+                if not np.isnan(x).all():
+                    cols[k] = np.nanmean(x, axis=1).ravel()
+        rounds = (first, C, T, cols)
+    return met, reps, rounds
+
+
+def check_grid(cfg: DictConfig, params: RunParams) -> tuple[dict, list[RunParams]]:
+    """Check ``sweep.*`` of a validated config; return the axes and every point's parameters.
+
+    Raises:
+        ConfigError: a bad axis or value, or a run type grid mode does not support (one
+            line naming the key).
+    """
+    sw = OmegaConf.to_container(cfg.sweep, resolve=True)
+    if not isinstance(sw["grid"], dict):
+        raise ConfigError("sweep.grid must be a mapping {key: values, ...}")
+    axes = parse_grid(sw["grid"])
+    if not axes:
+        raise ConfigError("sweep.grid is empty: give at least one axis")
+    for key in ("chunk", "workers"):
+        if isinstance(sw[key], bool) or not isinstance(sw[key], int) or sw[key] < 1:
+            raise ConfigError(f"sweep.{key}={sw[key]!r} must be an integer >= 1")
+    _check_stackable(params)
+    return axes, [point_params(params, p) for p in grid_points(axes)]
+
+
+def run_grid(cfg: DictConfig, progress: bool | None = None) -> GridResults:
+    """Simulate every point of ``cfg.sweep.grid`` and return the long tables.
+
+    Raises:
+        ConfigError: a bad axis or value, or a run type grid mode does not support (one
+            line naming the key); nothing was run.
+    """
+    base_cfg = OmegaConf.to_container(cfg, resolve=True)
+    sw = base_cfg["sweep"]
+    axes, params = check_grid(cfg, to_params(cfg))  # every point checked before any run
+    points = grid_points(axes)
+    configs = [point_config(base_cfg, p) for p in points]
+    base = params[0]
+    chunks = [
+        list(range(i, min(i + sw["chunk"], len(points))))
+        for i in range(0, len(points), sw["chunk"])
+    ]
+    show = bool(cfg.progress) if progress is None else progress
+
+    def one(idx: list[int]):
+        run = Run(params[idx[0]], points=tuple(params[i] for i in idx))
+        while not run.done:
+            run.step()
+        return _chunk_tables(run, base, idx[0], bool(sw["rounds"]))
+
+    with tqdm(total=len(points), disable=not show, unit="point", desc="grid") as bar:
+        out = []
+        with ThreadPoolExecutor(max_workers=sw["workers"]) as pool:
+            results = pool.map(one, chunks) if sw["workers"] > 1 else map(one, chunks)
+            for res, idx in zip(results, chunks, strict=True):
+                out.append(res)
+                bar.update(len(idx))
+    return _assemble(base_cfg, base, axes, points, configs, out)
+
+
+def _assemble(base_cfg, base: RunParams, axes, points, configs, out) -> GridResults:
+    phases = [p.name for p in base.phases]
+    grid = pd.DataFrame(
+        {"point": np.arange(len(points))} | {k: [p[k] for p in points] for k in axes}
+    )
+    grid["config_hash"] = [config_hash(c) for c in configs]
+    met = [row for m, _, _ in out for row in m]
+    metrics = pd.DataFrame(
+        met, columns=["point", "phase", "metric", "mean", "ci_low", "ci_high", "n"]
+    )
+    R = base.replicates
+    reps = [row for _, r, _ in out for row in r]
+    replicates = pd.DataFrame(
+        {
+            "point": np.repeat([r[0] for r in reps], R),
+            "phase": np.repeat([r[1] for r in reps], R),
+            "replicate": np.tile(np.arange(R), len(reps)),
+            "metric": np.repeat([r[2] for r in reps], R),
+            "value": np.concatenate([r[3] for r in reps]) if reps else [],
+        }
+    )
+    for df in (metrics, replicates):
+        df["phase"] = pd.Categorical(df["phase"], categories=phases)
+        df["metric"] = pd.Categorical(df["metric"], categories=list(dict.fromkeys(df["metric"])))
+    rounds = None
+    if out and out[0][2] is not None:
+        T = out[0][2][2]
+        keys = list(dict.fromkeys(k for _, _, r in out for k in r[3]))
+        codes = np.repeat(np.arange(len(phases)), [p.rounds for p in base.phases])
+        starts = np.cumsum([0] + [p.rounds for p in base.phases])[codes]
+        n = len(points)
+        cols = {
+            "point": np.repeat(np.arange(n), T),
+            "round": np.tile(np.arange(T), n),
+            "phase": pd.Categorical.from_codes(np.tile(codes, n), phases),
+            "phase_round": np.tile(np.arange(T) - starts, n),
+        }
+        for k in keys:
+            cols[k] = np.concatenate([r[3].get(k, np.full(r[1] * T, np.nan)) for _, _, r in out])
+        rounds = pd.DataFrame(cols)
+    return GridResults(base_cfg, grid, metrics, replicates, rounds)
+
+
+__all__ = [
+    "GRID_KEYS", "GridResults", "check_grid", "grid_points", "parse_grid", "parse_values",
+    "point_config", "point_params", "run_grid",
+]  # fmt: skip

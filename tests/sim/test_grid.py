@@ -1,0 +1,147 @@
+"""Grid mode (sim/grid.py): parsing, checks, and every point equal to its single run."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim import run
+from sim.config import compose_config, to_params
+from sim.errors import ConfigError
+from sim.grid import GridResults, grid_points, parse_grid, parse_values, point_params, run_grid
+from sim.results import COMPLETE, config_hash
+from sim.sweep import status
+
+SMALL = ["n_agents=120", "replicates=3", "phases.rl.rounds=25", "progress=false"]
+
+
+def _grid(*overrides):
+    return run_grid(compose_config([*SMALL, *overrides]))
+
+
+def _single(point: dict, *overrides):
+    return run([*SMALL, *overrides, *(f"{k}={v}" for k, v in point.items())])
+
+
+def _same_metrics(single, grid: GridResults, point: int):
+    got = grid.point_metrics(point)
+    for phase, metrics in single.metrics.items():
+        for metric, s in metrics.items():
+            want = {k: v for k, v in s.items() if k != "replicates"}
+            assert got[phase][metric] == want, (point, phase, metric)
+
+
+def _same_replicates(single, grid: GridResults, point: int):
+    g = grid.replicates[grid.replicates["point"] == point]
+    a = single.replicates.sort_values(["phase", "metric", "replicate"]).reset_index(drop=True)
+    b = g.sort_values(["phase", "metric", "replicate"]).reset_index(drop=True)
+    np.testing.assert_array_equal(a["value"].to_numpy(), b["value"].to_numpy())
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        (),  # the conflict game
+        ("mitigation=[random_audits,interpretability]",),  # in-round mitigations draw
+        ("mitigation=[noisy_monitoring,objector_channel]",),  # parameter mitigations
+        ("mitigation=[dynamic_monitoring]",),  # per-agent allocation of rho
+    ],
+)
+def test_every_point_equals_its_single_run_bit_for_bit(extra):
+    spec = "sweep.grid={population.sigma:[0,0.5,1],trainer.rho:[0.2,0.6]}"
+    grid = _grid(spec, "sweep.chunk=4", *extra)  # two chunks: 4 + 2 points
+    assert len(grid.grid) == 6
+    for i, point in enumerate(grid_points(parse_grid(grid.config["sweep"]["grid"]))):
+        single = _single(point, *extra)
+        _same_metrics(single, grid, i)
+        _same_replicates(single, grid, i)
+        assert grid.grid.loc[i, "config_hash"] == config_hash(single.config)
+
+
+def test_trait_distribution_and_trainer_rate_axes_match_single_runs():
+    spec = "sweep.grid={population.theta:[0.3,0.9],trainer.eta:[0.01,0.2],population.prior:[0.5]}"
+    grid = _grid(spec, "population.sigma=[beta,2,2]")
+    for i, point in enumerate(grid_points(parse_grid(grid.config["sweep"]["grid"]))):
+        single = _single(point, "population.sigma=[beta,2,2]")
+        _same_metrics(single, grid, i)
+
+
+def test_chunking_and_threads_do_not_change_results():
+    spec = "sweep.grid={trainer.fidelity:linspace(0.5,1,3),trainer.eta_phi:[0,0.3]}"
+    a = _grid(spec, "sweep.chunk=1")
+    b = _grid(spec, "sweep.chunk=4", "sweep.workers=2")
+    assert a.metrics.equals(b.metrics)
+    assert a.replicates.equals(b.replicates)
+    assert a.rounds.equals(b.rounds)
+
+
+def test_point_params_equal_the_composed_configs_params():
+    cfg = compose_config([*SMALL, "sweep.grid={trainer.rho:[0.3]}"])
+    point = {"population.sigma": 0.25, "population.gamma": 0.5, "trainer.rho": 0.3,
+             "population.prior": 0.1}  # fmt: skip
+    direct = to_params(compose_config([*SMALL, *(f"{k}={v}" for k, v in point.items())]))
+    assert point_params(to_params(cfg), point) == direct
+
+
+def test_rounds_table_is_the_replicate_mean_per_point():
+    grid = _grid("sweep.grid={trainer.rho:[0.2,0.7]}")
+    single = _single({"trainer.rho": 0.7})
+    want = single.rounds.groupby("round")["compliance_observed"].mean().to_numpy()
+    got = grid.rounds[grid.rounds["point"] == 1]["compliance_observed"].to_numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert set(grid.rounds["point"]) == {0, 1}
+
+
+def test_save_and_load_round_trip(tmp_path):
+    grid = _grid("sweep.grid={trainer.rho:[0.2,0.7]}")
+    grid.save(tmp_path / "g")
+    assert (tmp_path / "g" / COMPLETE).exists()
+    back = GridResults.load(tmp_path / "g")
+    assert back.metrics.equals(grid.metrics) and back.grid.equals(grid.grid)
+    # a grid folder is complete for its own config, and "other" for another one
+    assert status(tmp_path / "g", config_hash(grid.config)) == "done"
+    assert status(tmp_path / "g", "something-else") == "other"
+
+
+@pytest.mark.parametrize(
+    ("spec", "want"),
+    [
+        ("linspace(0,1,5)", (0.0, 0.25, 0.5, 0.75, 1.0)),
+        ("logspace(-2,0,3)", (0.01, 0.1, 1.0)),
+        ("range(0.1,0.5,0.1)", (0.1, 0.2, 0.3, 0.4)),
+        ("range(0,3)", (0.0, 1.0, 2.0)),
+        ([0.1, 1], (0.1, 1.0)),
+        (0.3, (0.3,)),
+    ],
+)
+def test_parse_values(spec, want):
+    got = parse_values("k", spec)
+    assert got == want
+    assert all(math.isfinite(v) for v in got)
+
+
+def test_linspace_values_are_the_typed_decimals():
+    assert parse_values("k", "linspace(0,1,51)")[3] == 0.06  # not 0.06000000000000001
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        (["sweep.grid={trainer.policy:[1]}"], "sweep.grid.trainer.policy: not a grid axis"),
+        (["sweep.grid={trainer.rho:linspace(0,1)}"], "sweep.grid.trainer.rho: linspace"),
+        (["sweep.grid={trainer.rho:[0.2,1.5]}"], r"sweep.grid.trainer.rho=1.5 is out of range"),
+        (["sweep.grid={trainer.rho:[]}"], "sweep.grid.trainer.rho: the list of values is empty"),
+        (["sweep.grid={trainer.rho:'cubes(3)'}"], "sweep.grid.trainer.rho='cubes"),
+        (["sweep.grid={population.sigma:[2]}"], "sweep.grid.population.sigma"),
+        (["sweep.grid={trainer.rho:[0.1]}", "sweep.chunk=0"], "sweep.chunk=0 must be"),
+        (["sweep.grid={trainer.rho:[0.1]}", "scenario=scheming_mix"], "scheming repertoire"),
+        (["sweep.grid={trainer.rho:[0.1]}", "selection.every=10"], "selection.every"),
+        (["sweep.grid={trainer.rho:[0.1]}", "trainer=adaptive"], "trainer.allocation"),
+    ],
+)
+def test_bad_grids_fail_with_one_line_naming_the_key(overrides, match):
+    with pytest.raises(ConfigError, match=match) as err:
+        run_grid(compose_config([*SMALL, *overrides]))
+    assert "\n" not in str(err.value)
