@@ -6,6 +6,11 @@ Commands:
     audit-rate  find the cheapest random-audit rate that meets a target (docs/inspection.md).
     learn       train Q-learners on their own utility and see whether they learn to fake
                 alignment (docs/learners.md).
+    collect     collect the run folders under some folders (runs, multiruns, grid runs)
+                into one long table, one row per run x phase x metric (docs/collect.md).
+    figures     sweep figures and report: phase diagram with the closed-form threshold,
+                response curves, compliance gap, alignment illusion, sandbagging
+                (docs/figures.md).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         "compare": "analysis.compare_cli",
         "audit-rate": "analysis.audit_rate",
         "learn": "analysis.learn",
+        "collect": "analysis.collect",
+        "figures": "analysis.sweep_report",
     }
     if not argv or argv[0] not in commands:
         print(__doc__.strip(), file=sys.stderr)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
@@ -36,3 +38,16 @@ def figure(*args, **kwargs):
     """``plt.subplots`` under the house style."""
     with plt.rc_context(RC):
         return plt.subplots(*args, **kwargs)
+
+
+def save_figure(fig, stem: str | Path, dpi: float | None = None) -> list[Path]:
+    """Write ``stem.png`` (at ``dpi``, default 150) and ``stem.pdf`` (vector); close the figure.
+
+    Saved with a tight bounding box, so nothing outside the axes is clipped.
+    """
+    paths = [Path(stem).with_suffix(".png"), Path(stem).with_suffix(".pdf")]
+    with plt.rc_context(RC):
+        for path in paths:
+            fig.savefig(path, bbox_inches="tight", dpi=dpi or RC["savefig.dpi"])
+    plt.close(fig)
+    return paths

@@ -8,6 +8,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from sim.config import load_params
 from sim.errors import ConfigError
+from sim.search import check as search_check
 
 # Hydra flags that take a value in the next argument.
 _FLAGS_WITH_VALUE = {
@@ -44,7 +45,10 @@ def variants(overrides: list[str]) -> list[list[str]]:
     for ov in parsed:
         if ov.is_sweep_override():
             key = ov.get_key_element()
-            choices.append([f"{key}={v}" for v in ov.sweep_string_iterator()])
+            try:
+                choices.append([f"{key}={v}" for v in ov.sweep_string_iterator()])
+            except Exception:  # noqa: BLE001 - interval(a,b): a sweeper samples it; unchecked here
+                continue
         else:
             choices.append([ov.input_line])
     base = [c[0] for c in choices]
@@ -65,6 +69,7 @@ def check_argv(argv: Sequence[str]) -> None:
         raise ConfigError(f"bad override syntax: {str(exc).splitlines()[0]}") from exc
     for combo in combos:
         cfg, params = load_params(combo)
+        search_check(cfg)
         if cfg.sweep.grid:  # grid mode: every axis and value, before Hydra creates a folder
             from sim.grid import check_grid
 

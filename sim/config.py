@@ -136,7 +136,7 @@ class SweepSchema:
 
     grid: Any = None  # key -> values; None or {} = a plain run
     chunk: int = 32  # grid points simulated together (rows = chunk x replicates)
-    workers: int = 1  # threads over chunks (numpy releases the GIL); results do not depend on it
+    workers: int = 1  # processes over chunks; the results do not depend on it
     rounds: bool = True  # keep the per-round table (means over replicates per grid point)
 
 

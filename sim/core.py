@@ -103,11 +103,18 @@ def loss_rate(state: State, params: RoundParams) -> np.ndarray:
     return params.eta * future_unobserved(state.traits.gamma, params.rho_perceived)
 
 
-def lookup(table: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """``table[index]`` for a ``(4,)`` table, or per row for a grid run's ``(4, M, 1)`` table."""
+def lookup(table: np.ndarray, index: np.ndarray, aware: np.ndarray, cue: np.ndarray) -> np.ndarray:
+    """``table[index]`` (``index = 2 * aware + cue``) for a ``(4,)`` table.
+
+    A grid run's ``(4, M, 1)`` table (a value per row) is read row by row with the same
+    result.
+    """
     if table.ndim == 1:
         return np.take(table, index)
-    return np.choose(index, table)
+    unaware = table[0]  # the prior, whatever the cue (unless the two entries differ)
+    if not np.array_equal(table[0], table[1]):
+        unaware = np.where(cue, table[1], table[0])
+    return np.where(aware, np.where(cue, table[3], table[2]), unaware)
 
 
 def draw_episode(
@@ -151,10 +158,10 @@ def draw_episode(
     # b = P(observed | cue) if aware, else the prior: an exact table lookup by (aware, cue).
     index = aware.view(np.uint8) * np.uint8(2)
     index += cue.view(np.uint8)
-    belief = lookup(p.belief_table, index)
+    belief = lookup(p.belief_table, index, aware, cue)
     audit_belief = None
     if ov is not None and (table := ov.audit_belief_table(p)) is not None:
-        audit_belief = lookup(table, index)
+        audit_belief = lookup(table, index, aware, cue)
     if subverted:  # an agent that disabled its monitoring knows it is not observed
         belief = np.where(state.subverted, np.float32(0.0), belief)
         if audit_belief is not None:

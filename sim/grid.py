@@ -20,10 +20,11 @@ clear error says so). docs/sweeps.md has the details.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import re
 import warnings
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -297,6 +298,14 @@ def check_grid(cfg: DictConfig, params: RunParams) -> tuple[dict, list[RunParams
     return axes, [point_params(params, p) for p in grid_points(axes)]
 
 
+def _simulate_chunk(base: RunParams, points: tuple[RunParams, ...], first: int, rounds: bool):
+    """Simulate one chunk of points as one run of ``len(points) * R`` rows; its tables."""
+    run = Run(points[0], points=points)
+    while not run.done:
+        run.step()
+    return _chunk_tables(run, base, first, rounds)
+
+
 def run_grid(cfg: DictConfig, progress: bool | None = None) -> GridResults:
     """Simulate every point of ``cfg.sweep.grid`` and return the long tables.
 
@@ -315,20 +324,23 @@ def run_grid(cfg: DictConfig, progress: bool | None = None) -> GridResults:
         for i in range(0, len(points), sw["chunk"])
     ]
     show = bool(cfg.progress) if progress is None else progress
-
-    def one(idx: list[int]):
-        run = Run(params[idx[0]], points=tuple(params[i] for i in idx))
-        while not run.done:
-            run.step()
-        return _chunk_tables(run, base, idx[0], bool(sw["rounds"]))
-
+    jobs = [(base, tuple(params[i] for i in idx), idx[0], bool(sw["rounds"])) for idx in chunks]
+    done: dict[int, tuple] = {}
     with tqdm(total=len(points), disable=not show, unit="point", desc="grid") as bar:
-        out = []
-        with ThreadPoolExecutor(max_workers=sw["workers"]) as pool:
-            results = pool.map(one, chunks) if sw["workers"] > 1 else map(one, chunks)
-            for res, idx in zip(results, chunks, strict=True):
-                out.append(res)
-                bar.update(len(idx))
+        if sw["workers"] == 1:
+            for job in jobs:
+                done[job[2]] = _simulate_chunk(*job)
+                bar.update(len(job[1]))
+        else:  # worker processes, forked where the platform can (scripts need no main guard)
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            with ProcessPoolExecutor(max_workers=sw["workers"], mp_context=ctx) as pool:
+                futures = {pool.submit(_simulate_chunk, *job): job for job in jobs}
+                for fut in as_completed(futures):
+                    job = futures[fut]
+                    done[job[2]] = fut.result()
+                    bar.update(len(job[1]))
+    out = [done[k] for k in sorted(done)]
     return _assemble(base_cfg, base, axes, points, configs, out)
 
 

@@ -83,13 +83,9 @@ def run_job(cfg: DictConfig, out: Path) -> float | None:
     from sim.api import execute
     from sim.grid import run_grid
     from sim.results import Results
+    from sim.search import check, objective
 
-    try:
-        from sim.search import objective
-    except ImportError:  # pragma: no cover - until sim/search.py lands
-
-        def objective(cfg, metrics):
-            return None
+    check(cfg)  # a bad search.* fails before the run, not after it
 
     resolved = _resolved(cfg)
     digest = config_hash(resolved)
