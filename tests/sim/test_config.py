@@ -21,7 +21,8 @@ def test_every_group_has_options():
 
 @pytest.mark.parametrize(("group", "option"), OPTIONS)
 def test_every_option_composes_and_validates(group, option):
-    cfg, p = load_params([f"{group}={option}"])
+    plus = "+" if group == "experiment" else ""  # experiment presets are not in the defaults
+    cfg, p = load_params([f"{plus}{group}={option}"])
     assert p.phases and p.n_agents >= 1
     if group == "scenario":
         assert p.name == option
