@@ -192,7 +192,15 @@ def _fixed_text(fixed: dict) -> str:
 
 
 def _fmt(v) -> str:
-    return f"{v:g}" if isinstance(v, (int, float, np.number)) else str(v)
+    return f"{v:.3g}" if isinstance(v, (int, float, np.number)) else str(v)
+
+
+def _ticks(values: np.ndarray, most: int = 11) -> np.ndarray:
+    """Every value as a tick, or every k-th (ends kept) when there are more than ``most``."""
+    if len(values) <= most:
+        return values
+    step = int(np.ceil((len(values) - 1) / (most - 1)))
+    return values[::step]
 
 
 def match(series: pd.Series, value) -> pd.Series:
@@ -276,9 +284,10 @@ def phase_diagram(
         note = _threshold(ax, x, y, xe, ye, xlog, ylog, config)
         ax.set_xlabel(param_label(x))
         ax.set_ylabel(param_label(y))
-        crowded = sum(len(_fmt(v)) + 2 for v in xs) > 60
-        ax.set_xticks(xs, [_fmt(v) for v in xs], rotation=45 if crowded else 0)
-        ax.set_yticks(ys, [_fmt(v) for v in ys])
+        xt, yt = _ticks(xs), _ticks(ys)
+        crowded = sum(len(_fmt(v)) + 2 for v in xt) > 60
+        ax.set_xticks(xt, [_fmt(v) for v in xt], rotation=45 if crowded else 0)
+        ax.set_yticks(yt, [_fmt(v) for v in yt])
         ax.minorticks_off()
         ax.set_title(f"{metric}, phase '{phase}'")
         if ax.get_legend_handles_labels()[0]:
@@ -409,8 +418,8 @@ def response_curves(
         xs = np.unique(rows[x].dropna().to_numpy(dtype=float))
         if _is_log(xs):
             ax.set_xscale("log")
-        if len(xs) <= 10:
-            ax.set_xticks(xs, [_fmt(v) for v in xs])
+        if len(xs) <= 10 or _is_log(xs):
+            ax.set_xticks(_ticks(xs, 10), [_fmt(v) for v in _ticks(xs, 10)])
             ax.minorticks_off()
         ax.set_xlabel(param_label(x))
         ax.set_ylabel(fill(metric_label(metric), 45))
