@@ -60,7 +60,10 @@ def share(weights: np.ndarray, rho: float, iterations: int = 8) -> np.ndarray:
     """
     w = np.asarray(weights, dtype=np.float64)
     top = w.max(axis=-1, keepdims=True)
+    positive = w > 0
     w = np.divide(w, top, out=np.zeros_like(w), where=top > 0)  # scale-free, no overflow
+    # a positive weight stays positive (subnormal weights would otherwise underflow to 0)
+    w = np.where(positive, np.maximum(w, np.finfo(np.float64).tiny), 0.0)
     n = w.shape[-1]
     total = w.sum(axis=-1, keepdims=True)
     p = np.zeros_like(w)
@@ -69,10 +72,11 @@ def share(weights: np.ndarray, rho: float, iterations: int = 8) -> np.ndarray:
         free = np.where(capped, 0.0, w)
         left = rho * n - capped.sum(axis=-1, keepdims=True)
         mass = free.sum(axis=-1, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             c = np.where(mass > 0, left / mass, 0.0)
-        p = np.where(capped, 1.0, np.minimum(c * w, 1.0))
-        newly = ~capped & (c * w >= 1.0)
+            cw = np.where(positive, c * w, 0.0)  # c may overflow for tiny masses: 0 * inf
+        p = np.where(capped, 1.0, np.minimum(cw, 1.0))
+        newly = ~capped & (cw >= 1.0)
         if not newly.any():
             break
         capped |= newly

@@ -171,3 +171,13 @@ def test_allocation_and_dynamic_monitoring_are_exclusive():
 def test_adaptive_preset_runs():
     res = run(["trainer=adaptive", "mitigation=[random_audits]", *SMALL])
     assert 0.0 <= res.metrics["post_rl"]["compliance_gap"]["mean"] <= 1.0
+
+
+def test_share_keeps_subnormal_weights_positive():
+    # found by hypothesis: weights 5e-324 underflowed to 0 when scaled by the largest
+    w = np.full((2, 50), 5e-324)
+    w[0, 0] = 2.0
+    p = share(w, 1.0).astype(np.float64)
+    assert np.array_equal(p, np.ones_like(p))
+    p = share(w, 0.5).astype(np.float64)
+    assert p.mean(axis=1) == pytest.approx([0.5, 0.5], abs=1e-5)
