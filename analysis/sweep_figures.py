@@ -293,8 +293,9 @@ def phase_diagram(
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14 - 0.05 * crowded),
                       frameon=False)  # fmt: skip
+    shown = "colour and number" if values.shape[0] <= 12 and values.shape[1] <= 12 else "colour"
     caption = (
-        f"Phase diagram: {metric_label(metric)} in phase '{phase}' (colour and number in each "
+        f"Phase diagram: {metric_label(metric)} in phase '{phase}' ({shown} in each "
         f"cell: mean over {replicates_text(rows)} per run; grey: no run or undefined) over "
         f"{x} and {y}"
     )
