@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
@@ -176,7 +177,7 @@ class RunSchema:
 
 ConfigStore.instance().store(name="schema", node=RunSchema)
 
-_UNIT = UNIT = Range(0.0, 1.0)
+UNIT = Range(0.0, 1.0)
 
 
 def check(key: str, value, rng: Range) -> float:
@@ -184,9 +185,6 @@ def check(key: str, value, rng: Range) -> float:
     if not rng.contains(value):
         raise ConfigError(f"{key}={value!r} is out of range {rng}")
     return float(value)
-
-
-_check = check
 
 
 def _int(key: str, value, lo: int) -> int:
@@ -204,7 +202,7 @@ def _mix(key: str, mix) -> tuple[float, ...]:
             f"unknown episode type '{key}.{sorted(unknown)[0]}' "
             f"(allowed: {', '.join(EPISODE_TYPES)})"
         )
-    shares = tuple(_check(f"{key}.{t}", mix.get(t, 0.0), _UNIT) for t in EPISODE_TYPES)
+    shares = tuple(check(f"{key}.{t}", mix.get(t, 0.0), UNIT) for t in EPISODE_TYPES)
     if abs(sum(shares) - 1.0) > 1e-6:
         raise ConfigError(
             f"{key}: the shares sum to {sum(shares):g}, they must sum to 1 "
@@ -256,7 +254,7 @@ def _episodes(c: dict) -> EpisodeParams:
             elif k == "hidden_threshold":
                 values[k] = bool(v)
             else:
-                values[k] = _check(f"episodes.{key}", v, _PENALTY if k == "penalty" else _UNIT)
+                values[k] = check(f"episodes.{key}", v, _PENALTY if k == "penalty" else UNIT)
         groups[group] = cls(**values)
     return EpisodeParams(**groups)
 
@@ -276,10 +274,10 @@ def _selection(c: dict) -> SelectionParams:
             )
     return SelectionParams(
         every=_int("selection.every", c["every"], 0),
-        keep=_check("selection.keep", c["keep"], Range(0.0, 1.0, lo_open=True)),
-        mutation=_check("selection.mutation", c["mutation"], _PENALTY),
+        keep=check("selection.keep", c["keep"], Range(0.0, 1.0, lo_open=True)),
+        mutation=check("selection.mutation", c["mutation"], _PENALTY),
         traits=tuple(t for t in TRAIT_NAMES if t in traits),
-        imitation=_check("selection.imitation", c["imitation"], _UNIT),
+        imitation=check("selection.imitation", c["imitation"], UNIT),
         score=c["score"],
     )
 
@@ -299,7 +297,7 @@ def to_params(cfg: DictConfig) -> RunParams:
     dists = {t: parse_dist(f"population.{t}", pop[t], t) for t in TRAIT_NAMES}
     prior = pop["prior"]
     if prior is not None:
-        prior = _check("population.prior", prior, _UNIT)
+        prior = check("population.prior", prior, UNIT)
     if tr["allocation"] not in MONITORS:
         raise ConfigError(
             f"trainer.allocation={tr['allocation']!r} must be one of {sorted(MONITORS)}"
@@ -311,13 +309,13 @@ def to_params(cfg: DictConfig) -> RunParams:
     trainer = TrainerParams(
         policy=tr["policy"],
         **{
-            k: _check(f"trainer.{k}", tr[k], _UNIT)
+            k: check(f"trainer.{k}", tr[k], UNIT)
             for k in ("rho", "fidelity", "eta", "eta_phi", "eta_leak", "decay")
         },
         allocation=tr["allocation"],
         target=tr["target"],
         signal=tr["signal"],
-        **{k: _check(f"trainer.{k}", tr[k], _PENALTY) for k in ("boost", "explore")},
+        **{k: check(f"trainer.{k}", tr[k], _PENALTY) for k in ("boost", "explore")},
     )
     if not c["phases"]:
         raise ConfigError("phases: at least one phase is needed (set by a scenario preset)")
@@ -382,15 +380,29 @@ def one_line(exc: BaseException) -> str:
 _TRAIT_KEY = re.compile(rf"^population\.(?:{'|'.join(TRAIT_NAMES)})=")
 
 
-def _hydra_text(value) -> str:
-    """Write a parsed override value back in Hydra's override grammar."""
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{k}:{_hydra_text(v)}" for k, v in value.items()) + "}"
+_PLAIN = re.compile(r"^[A-Za-z0-9_.+\-]*$")
+
+
+def hydra_text(value: Any) -> str:
+    """A Python value in Hydra's override grammar (numpy scalars and arrays included).
+
+    Mappings and lists recursively, ``null``, ``true``/``false``, floats by ``repr``, and
+    strings quoted unless they are plain words.
+    """
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{k}:{hydra_text(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):
-        return "[" + ",".join(_hydra_text(v) for v in value) + "]"
+        return "[" + ",".join(hydra_text(v) for v in value) + "]"
     if value is None:
         return "null"
-    return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    return text if _PLAIN.match(text) else "'" + text.replace("'", "\\'") + "'"
 
 
 def _as_list_form(value):
@@ -442,9 +454,9 @@ def normalize_overrides(overrides: Sequence[str]) -> list[str]:
             if values is None:
                 out.append(ov)
                 continue
-            text = ",".join(_hydra_text(_as_list_form(v)) for v in values)
+            text = ",".join(hydra_text(_as_list_form(v)) for v in values)
         else:
-            text = _hydra_text(_as_list_form(parsed.value()))
+            text = hydra_text(_as_list_form(parsed.value()))
         out.append(f"{key}={text}")
     return out
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.abm.agents import AIAgent, TrainerAgent
-from sim.config import load_params
+from sim.config import hydra_text, load_params
 from sim.engine import Run
 from sim.errors import ConfigError
 from sim.metrics import RATES, rates, rounds_table
@@ -47,25 +47,6 @@ _RESERVED_WHY = {
     "replicates": "replicates: the Mesa model runs one replicate (use batch_run's iterations)",
     "seed": "seed: give the model's seed= argument (Mesa's seed), not a config key",
 }
-_PLAIN = re.compile(r"^[A-Za-z0-9_.+\-]*$")
-
-
-def _text(value: Any) -> str:
-    """A Python value in Hydra's override grammar (numpy scalars and arrays included)."""
-    if isinstance(value, np.ndarray | np.generic):
-        value = value.tolist()
-    if isinstance(value, Mapping):
-        return "{" + ",".join(f"{k}:{_text(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_text(v) for v in value) + "]"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return repr(value)
-    text = str(value)
-    return text if _PLAIN.match(text) else "'" + text.replace("'", "\\'") + "'"
 
 
 def to_overrides(
@@ -85,8 +66,8 @@ def to_overrides(
     if isinstance(overrides, str):
         overrides = (overrides,)
     out = [] if scenario is None else [f"scenario={scenario}"]
-    out += [] if n_agents is None else [f"n_agents={_text(n_agents)}"]
-    out += [f"{kw.replace('__', '.')}={_text(v)}" for kw, v in (params or {}).items()]
+    out += [] if n_agents is None else [f"n_agents={hydra_text(n_agents)}"]
+    out += [f"{kw.replace('__', '.')}={hydra_text(v)}" for kw, v in (params or {}).items()]
     out += list(overrides)
     for ov in out:
         key = ov.split("=", 1)[0].lstrip("+~")
