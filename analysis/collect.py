@@ -13,7 +13,6 @@ import copy
 import json
 import math
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -24,10 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-import yaml
 
 from sim.errors import ConfigError
-from sim.results import COMPLETE, UNHASHED, config_hash
+from sim.results import COMPLETE, UNHASHED, config_hash, first_line, read_config, read_parquet
 
 ID_COLUMNS = ("sweep", "run", "config_hash", "seed", "replicates", "n_agents")
 """The run's identity, first in the table."""
@@ -98,63 +96,14 @@ def _natural(name: str) -> tuple:
     return (0, int(name), "") if name.isdigit() else (1, 0, name)
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    """YAML as OmegaConf reads it (``1e-3`` is a float, no timestamps), with libyaml's speed."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:[-+]?[0-9]+(?:_[0-9]+)*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+)
-        |\.[0-9]+(?:_[0-9]+)*(?:[eE][-+][0-9]+)?
-        |[-+]?[0-9]+(?:_[0-9]+)*(?::[0-5]?[0-9])+\.[0-9_]*
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in _Loader.yaml_implicit_resolvers.items()
-}
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    """A YAML mapping as plain containers, as ``OmegaConf.load`` would read it.
-
-    Raises:
-        ConfigError: the file is missing, unreadable or not a mapping.
-    """
-    try:
-        config = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 (a safe loader)
-    except Exception as exc:  # OSError, yaml errors
-        raise ConfigError(f"{path}: unreadable ({_first_line(exc)})") from exc
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: unreadable (not a mapping)")
-    return config
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: unreadable ({_first_line(exc)})") from exc
+        raise ConfigError(f"{path}: unreadable ({first_line(exc)})") from exc
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ConfigError(f"{path}: unreadable (not metrics[phase][metric])")
     return data
-
-
-def _read_parquet(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    try:
-        df = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several types for a corrupt file
-        raise ConfigError(f"{path}: unreadable ({_first_line(exc)})") from exc
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ConfigError(f"{path}: unreadable (no column {missing[0]!r})")
-    return df
 
 
 def _check_parquet(path: Path) -> None:
@@ -162,12 +111,7 @@ def _check_parquet(path: Path) -> None:
     try:
         pq.ParquetFile(path).metadata  # noqa: B018
     except Exception as exc:
-        raise ConfigError(f"{path}: unreadable ({_first_line(exc)})") from exc
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        raise ConfigError(f"{path}: unreadable ({first_line(exc)})") from exc
 
 
 def _require(folder: Path, names: tuple[str, ...]) -> None:
@@ -211,7 +155,7 @@ def read_run(folder: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
         ConfigError: one line naming the missing or unreadable file.
     """
     _require(folder, RUN_FILES)
-    config = read_yaml(folder / "config.yaml")
+    config = read_config(folder / "config.yaml")
     metrics = _read_json(folder / "metrics.json")
     _check_parquet(folder / "rounds.parquet")
     rows, per_rep = [], []
@@ -227,7 +171,7 @@ def read_run(folder: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     summary = pd.DataFrame(rows, columns=["phase", "metric", "mean", "ci_low", "ci_high", "n"])
     values = pd.DataFrame(per_rep, columns=["phase", "metric", "value"])
     if (folder / "replicates.parquet").exists():
-        values = _read_parquet(folder / "replicates.parquet", ("phase", "metric", "value"))
+        values = read_parquet(folder / "replicates.parquet", ("phase", "metric", "value"))
     return config, summary, values[["phase", "metric", "value"]]
 
 
@@ -240,14 +184,14 @@ def read_grid(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFr
         ConfigError: one line naming the missing or unreadable file.
     """
     _require(folder, GRID_FILES)
-    config = read_yaml(folder / "config.yaml")
-    grid = _read_parquet(folder / "grid.parquet", ("point", "config_hash"))
-    metrics = _read_parquet(
+    config = read_config(folder / "config.yaml")
+    grid = read_parquet(folder / "grid.parquet", ("point", "config_hash"))
+    metrics = read_parquet(
         folder / "metrics.parquet", ("point", "phase", "metric", "mean", "ci_low", "ci_high", "n")
     )
     values = None
     if (folder / "replicates.parquet").exists():
-        values = _read_parquet(folder / "replicates.parquet", ("point", "phase", "metric", "value"))
+        values = read_parquet(folder / "replicates.parquet", ("point", "phase", "metric", "value"))
         values = values[["point", "phase", "metric", "value"]]
     if (folder / "rounds.parquet").exists():
         _check_parquet(folder / "rounds.parquet")
@@ -425,7 +369,7 @@ def read_table(path: Path) -> pd.DataFrame:
         else:
             table = pd.read_parquet(path)
     except Exception as exc:
-        raise ConfigError(f"{path}: unreadable ({_first_line(exc)})") from exc
+        raise ConfigError(f"{path}: unreadable ({first_line(exc)})") from exc
     missing = [c for c in (*ID_COLUMNS, *STAT_COLUMNS) if c not in table.columns]
     if missing:
         raise ConfigError(f"{path}: not a collected table (no column {missing[0]!r})")

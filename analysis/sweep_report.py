@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.collect import collect, read_table, read_yaml, require_runs, set_key, swept_columns
+from analysis.collect import collect, read_table, require_runs, set_key, swept_columns
 from analysis.markdown import ci, md_table
 from analysis.style import OKABE_ITO as C
 from analysis.style import RC
@@ -31,6 +31,7 @@ from analysis.sweep_figures import (
     save,
 )
 from sim.errors import ConfigError
+from sim.results import read_config
 
 SANDBAG = ("sandbag_accuracy_well", "sandbag_accuracy_poorly", "sandbag_gap", "sandbag_p_value")
 MAX_GROUPS = 12
@@ -287,7 +288,7 @@ def run_config(row: pd.Series, folder: Path | None, swept: list[str]) -> dict | 
     if folder is None:
         return None
     try:
-        config = read_yaml(folder / "config.yaml")
+        config = read_config(folder / "config.yaml")
     except ConfigError:
         return None
     for key in swept:
