@@ -30,7 +30,7 @@ from sim.selection import (
     select,
     update_counts,
 )
-from sim.state import TRAIT_NAMES, State
+from sim.state import CHANGING, TRAIT_NAMES, State
 
 
 @dataclass(frozen=True)
@@ -254,7 +254,7 @@ class Run:
 
 
 def _trait(state: State, name: str) -> np.ndarray:
-    return getattr(state, name) if name in ("theta", "phi", "c") else getattr(state.traits, name)
+    return getattr(state, name) if name in CHANGING else getattr(state.traits, name)
 
 
 def simulate(params: RunParams, progress: bool = False, trace: bool = False) -> Simulation:
