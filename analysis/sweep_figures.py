@@ -16,12 +16,11 @@ import matplotlib.patheffects as pe
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from analysis.style import OKABE_ITO as C
-from analysis.style import RC, save_figure
+from analysis.style import RC
 from sim.errors import ConfigError
-from sim.population import Beta, Choice, Fixed, Normal, Scaled, Uniform, parse_dist
+from sim.population import parse_dist
 from sim.theory import faking_threshold, future_value, posterior_observed
 
 PARAM_LABELS = {
@@ -73,8 +72,6 @@ LINES = ("blue", "vermillion", "green", "orange", "purple", "sky", "black")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 DASHES = ("-", "--", "-.", ":")
 THRESHOLD = "closed-form threshold"
-save = save_figure
-"""Write a figure as ``stem.png`` and ``stem.pdf`` and close it."""
 
 
 def param_label(key: str) -> str:
@@ -96,34 +93,7 @@ def trait_mean(spec, trait: str) -> float:
     Raises:
         ConfigError: the value is not a valid distribution of the trait.
     """
-    d = parse_dist(f"population.{trait}", spec, trait)
-    factor = 1.0
-    while isinstance(d, Scaled):
-        d, factor = d.base, factor * d.factor
-    if isinstance(d, Fixed):
-        m = d.value
-    elif isinstance(d, Uniform):
-        m = (d.low + d.high) / 2
-    elif isinstance(d, Beta):
-        m = d.low + (d.high - d.low) * d.a / (d.a + d.b)
-    elif isinstance(d, Choice):
-        m = float(np.mean(d.values))
-    elif isinstance(d, Normal):
-        m = _clipped_normal_mean(d.mean, d.sd, d.low, d.high)
-    else:  # pragma: no cover - a new distribution type
-        raise ConfigError(f"population.{trait}: no mean for {type(d).__name__}")
-    return float(m) * factor
-
-
-def _clipped_normal_mean(mu: float, sd: float, lo: float, hi: float) -> float:
-    """E[clip(X, lo, hi)] for X ~ Normal(mu, sd)."""
-    if sd == 0:
-        return float(np.clip(mu, lo, hi))
-    a, b = (lo - mu) / sd, (hi - mu) / sd
-    low = lo * norm.cdf(a) if math.isfinite(lo) else 0.0
-    high = hi * norm.sf(b) if math.isfinite(hi) else 0.0
-    inner = mu * (norm.cdf(b) - norm.cdf(a)) + sd * (norm.pdf(a) - norm.pdf(b))
-    return float(low + high + inner)
+    return float(parse_dist(f"population.{trait}", spec, trait).expectation())
 
 
 def mean_agent(config: dict) -> dict[str, float]:

@@ -21,14 +21,13 @@ import pandas as pd
 from analysis.collect import collect, read_table, require_runs, set_key, swept_columns
 from analysis.markdown import ci, md_table
 from analysis.style import OKABE_ITO as C
-from analysis.style import RC
+from analysis.style import RC, save_figure
 from analysis.sweep_figures import (
     illusion_figure,
     match,
     phase_diagram,
     replicates_text,
     response_curves,
-    save,
 )
 from sim.errors import ConfigError
 from sim.results import read_config
@@ -388,7 +387,7 @@ def make_figures(source: Path, args) -> tuple[Path, list[tuple[str, str]]]:
         except ConfigError as err:
             skips.append((title, str(err)))
             return
-        save(fig, out / name, args.dpi)
+        save_figure(fig, out / name, args.dpi)
         figures.append((name, title, caption))
 
     found = f"swept numeric parameters: {', '.join(numeric) or 'none'}"

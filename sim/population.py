@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtr
 
 from sim.errors import ConfigError
 from sim.rng import Component, generator
@@ -81,6 +82,10 @@ class Dist:
         """Draw ``n`` float64 values."""
         raise NotImplementedError
 
+    def expectation(self) -> float:
+        """The distribution's mean (of the values :meth:`sample` draws)."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Fixed(Dist):
@@ -90,6 +95,9 @@ class Fixed(Dist):
 
     def sample(self, rng, n):  # noqa: D102
         return np.full(n, self.value, dtype=np.float64)
+
+    def expectation(self):  # noqa: D102
+        return float(self.value)
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,9 @@ class Uniform(Dist):
 
     def sample(self, rng, n):  # noqa: D102
         return self.low + (self.high - self.low) * rng.random(n)
+
+    def expectation(self):  # noqa: D102
+        return (self.low + self.high) / 2
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,9 @@ class Beta(Dist):
     def sample(self, rng, n):  # noqa: D102
         return self.low + (self.high - self.low) * rng.beta(self.a, self.b, n)
 
+    def expectation(self):  # noqa: D102
+        return self.low + (self.high - self.low) * self.a / (self.a + self.b)
+
 
 @dataclass(frozen=True)
 class Normal(Dist):
@@ -128,6 +142,18 @@ class Normal(Dist):
     def sample(self, rng, n):  # noqa: D102
         return np.clip(self.mean + self.sd * rng.standard_normal(n), self.low, self.high)
 
+    def expectation(self):  # noqa: D102
+        """E[clip(X, low, high)] for X ~ Normal(mean, sd)."""
+        mu, sd, lo, hi = self.mean, self.sd, self.low, self.high
+        if sd == 0:
+            return float(np.clip(mu, lo, hi))
+        a, b = (lo - mu) / sd, (hi - mu) / sd
+        low = lo * ndtr(a) if math.isfinite(lo) else 0.0
+        high = hi * ndtr(-b) if math.isfinite(hi) else 0.0
+        pdf = math.exp(-a * a / 2) - math.exp(-b * b / 2)
+        inner = mu * (ndtr(b) - ndtr(a)) + sd * pdf / math.sqrt(2 * math.pi)
+        return float(low + high + inner)
+
 
 @dataclass(frozen=True)
 class Choice(Dist):
@@ -137,6 +163,9 @@ class Choice(Dist):
 
     def sample(self, rng, n):  # noqa: D102
         return np.asarray(self.values, dtype=np.float64)[rng.integers(0, len(self.values), n)]
+
+    def expectation(self):  # noqa: D102
+        return float(np.mean(self.values))
 
 
 @dataclass(frozen=True)
@@ -148,6 +177,9 @@ class Scaled(Dist):
 
     def sample(self, rng, n):  # noqa: D102
         return self.base.sample(rng, n) * self.factor
+
+    def expectation(self):  # noqa: D102
+        return self.base.expectation() * self.factor
 
 
 _PARAMS = {

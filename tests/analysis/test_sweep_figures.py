@@ -53,7 +53,7 @@ def fast_save(monkeypatch):
         saved.append(stem.name)
         stem.with_suffix(".png").write_bytes(b"")
 
-    monkeypatch.setattr(sweep_report, "save", save)
+    monkeypatch.setattr(sweep_report, "save_figure", save)
     return saved
 
 
