@@ -11,6 +11,12 @@ Commands:
     figures     sweep figures and report: phase diagram with the closed-form threshold,
                 response curves, compliance gap, alignment illusion, sandbagging
                 (docs/figures.md).
+    reproduce   run every study scenario and write the reproduction report: each
+                published figure's target, the simulated value with its 95% interval,
+                inside the stated tolerance or not (docs/reproduction.md).
+    calibrate   fit population trait distributions (and trainer parameters) to target
+                rates with sample sizes; fit, residuals, identifiability
+                (docs/calibration.md).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         "learn": "analysis.learn",
         "collect": "analysis.collect",
         "figures": "analysis.sweep_report",
+        "reproduce": "analysis.reproduce",
+        "calibrate": "analysis.calibrate",
     }
     if not argv or argv[0] not in commands:
         print(__doc__.strip(), file=sys.stderr)
