@@ -34,7 +34,7 @@ from analysis.calibrate import Axis, Spec, Target, tidy
 from sim.config import compose_config, to_params
 from sim.engine import Run, simulate
 from sim.errors import ConfigError
-from sim.grid import _check_stackable, point_params
+from sim.grid import check_stackable, point_params
 from sim.metrics import phase_slices, rates
 from sim.params import RunParams
 
@@ -107,9 +107,9 @@ def prepare(spec: Spec) -> Prepared:
 
 
 def grid_mode(base: RunParams) -> bool:
-    """Whether grid mode supports the base run (:func:`sim.grid._check_stackable`)."""
+    """Whether grid mode supports the base run (:func:`sim.grid.check_stackable`)."""
     try:
-        _check_stackable(base)
+        check_stackable(base)
     except ConfigError:
         return False
     return True

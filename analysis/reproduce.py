@@ -86,7 +86,7 @@ def ensure_run(cfg, folder: Path, simulate: bool) -> str:
     """
     from sim.api import execute
     from sim.results import config_hash
-    from sim.sweep import status
+    from sim.sweep import clear_partial, status
 
     digest = config_hash(OmegaConf.to_container(cfg, resolve=True))
     state = status(folder, digest)
@@ -99,6 +99,7 @@ def ensure_run(cfg, folder: Path, simulate: bool) -> str:
         )
     if not simulate:
         raise ConfigError(f"{folder}: no complete run ({state}); run without --report-only")
+    clear_partial(folder)
     execute(cfg, progress=False).save(folder, figure=False)
     return "ran"
 

@@ -171,7 +171,8 @@ def point_params(base: RunParams, point: Mapping[str, float]) -> RunParams:
     return replace(base, population=population, trainer=trainer, prior=prior)
 
 
-def _check_stackable(params: RunParams) -> None:
+def check_stackable(params: RunParams) -> None:
+    """Refuse, with one line naming the key, a run grid mode cannot stack (a multirun can)."""
     if params.extended:
         raise ConfigError(
             "sweep.grid: runs with the scheming repertoire (phases.*.mix beyond conflict) are "
@@ -294,7 +295,7 @@ def check_grid(cfg: DictConfig, params: RunParams) -> tuple[dict, list[RunParams
     for key in ("chunk", "workers"):
         if isinstance(sw[key], bool) or not isinstance(sw[key], int) or sw[key] < 1:
             raise ConfigError(f"sweep.{key}={sw[key]!r} must be an integer >= 1")
-    _check_stackable(params)
+    check_stackable(params)
     return axes, [point_params(params, p) for p in grid_points(axes)]
 
 

@@ -54,6 +54,17 @@ def status(folder: Path, digest: str) -> str:
     return "done" if saved == digest else "other"
 
 
+def clear_partial(folder: Path) -> None:
+    """Prepare ``folder`` for recomputing its run: no staging leftovers, no ``COMPLETE``.
+
+    A killed save leaves ``.staging-*`` folders; the result files are replaced when the
+    new run is saved.
+    """
+    for stale in folder.glob(".staging-*") if folder.exists() else ():
+        shutil.rmtree(stale, ignore_errors=True)
+    (folder / COMPLETE).unlink(missing_ok=True)
+
+
 def _refuse(folder: Path, sweep: bool = False) -> ConfigError:
     if sweep:
         return ConfigError(
@@ -96,9 +107,7 @@ def run_job(cfg: DictConfig, out: Path) -> float | None:
     if state == "done":
         print(f"skipped {out}: already complete (config {digest})")
         return None if grid else objective(cfg, Results.load(out).metrics)
-    for stale in out.glob(".staging-*") if out.exists() else ():  # a killed save's leftovers
-        shutil.rmtree(stale, ignore_errors=True)
-    (out / COMPLETE).unlink(missing_ok=True)
+    clear_partial(out)
     if grid:
         res = run_grid(cfg)
         res.save(out)

@@ -180,6 +180,15 @@ def test_reproduce_runs_reuses_and_reports(tmp_path, capsys):
     assert err.count("\n") == 1 and "runs/small/base: holds a complete run of another" in err
     assert (out / "runs" / "small" / "base" / "metrics.json").stat().st_mtime_ns == saved
 
+    # a partial run (killed while saving) is recomputed, its leftovers removed
+    (out / "runs" / "small" / "aware" / "COMPLETE").unlink()
+    (out / "runs" / "small" / "aware" / ".staging-x").mkdir()
+    assert cli([str(study), "--out", str(out), "--replicates", "3"]) == 0
+    lines = capsys.readouterr().out
+    assert "small/base: reused" in lines and "small/aware: ran" in lines
+    assert not (out / "runs" / "small" / "aware" / ".staging-x").exists()
+    assert pd.read_parquet(out / "targets.parquet").equals(table)  # same seed, same numbers
+
 
 def test_report_only_without_runs_names_the_folder(tmp_path, capsys):
     study = _write(tmp_path, SMALL_STUDY)
