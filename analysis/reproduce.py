@@ -19,6 +19,7 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +40,26 @@ def _size(args: argparse.Namespace) -> list[str]:
     return [f"replicates={reps}", f"seed={args.seed}", "progress=false"]
 
 
-def prepare(studies: Sequence[Study], size: Sequence[str]) -> dict[tuple[str, str], Any]:
+@dataclass(frozen=True)
+class PlannedRun:
+    """A study run's composed config, resolved once, and its config hash."""
+
+    cfg: Any
+    config: dict[str, Any]
+    digest: str
+
+
+def prepare(studies: Sequence[Study], size: Sequence[str]) -> dict[tuple[str, str], PlannedRun]:
     """Compose and validate every run's config; check each target's phases exist.
 
     Returns:
-        ``(study, run) -> composed config``.
+        ``(study, run) -> planned run``.
 
     Raises:
         ConfigError: one line naming the study file and the run or target at fault.
     """
     from sim.config import compose_config, to_params
+    from sim.results import config_hash
 
     configs = {}
     for study in studies:
@@ -58,7 +69,8 @@ def prepare(studies: Sequence[Study], size: Sequence[str]) -> dict[tuple[str, st
                 phases = [p.name for p in to_params(cfg).phases]
             except ConfigError as exc:
                 raise ConfigError(f"{study.path}: runs.{name}: {exc}") from exc
-            configs[study.name, name] = (cfg, phases)
+            config = OmegaConf.to_container(cfg, resolve=True)
+            configs[study.name, name] = (PlannedRun(cfg, config, config_hash(config)), phases)
         for t in study.targets:
             for term in (t.term, t.minus):
                 if term is None:
@@ -69,7 +81,7 @@ def prepare(studies: Sequence[Study], size: Sequence[str]) -> dict[tuple[str, st
                         f"{study.path}: targets.{t.id}: run {term.run} has no phase "
                         f"{term.phase!r} (it has {', '.join(phases)})"
                     )
-    return {k: cfg for k, (cfg, _) in configs.items()}
+    return {k: run for k, (run, _) in configs.items()}
 
 
 def run_folder(out: Path, study: str, run: str) -> Path:
@@ -77,19 +89,17 @@ def run_folder(out: Path, study: str, run: str) -> Path:
     return out / "runs" / study / run
 
 
-def ensure_run(cfg, folder: Path, simulate: bool) -> str:
-    """Run ``cfg`` into ``folder`` unless it is complete there; returns what was done.
+def ensure_run(run: PlannedRun, folder: Path, simulate: bool) -> str:
+    """Run ``run`` into ``folder`` unless it is complete there; returns what was done.
 
     Raises:
         ConfigError: ``folder`` holds a complete run of another config, or (without
             ``simulate``) no complete run.
     """
     from sim.api import execute
-    from sim.results import config_hash
     from sim.sweep import clear_partial, status
 
-    digest = config_hash(OmegaConf.to_container(cfg, resolve=True))
-    state = status(folder, digest)
+    state = status(folder, run.digest)
     if state == "done":
         return "reused"
     if state == "other":
@@ -100,7 +110,7 @@ def ensure_run(cfg, folder: Path, simulate: bool) -> str:
     if not simulate:
         raise ConfigError(f"{folder}: no complete run ({state}); run without --report-only")
     clear_partial(folder)
-    execute(cfg, progress=False).save(folder, figure=False)
+    execute(run.cfg, progress=False).save(folder, figure=False)
     return "ran"
 
 
@@ -112,8 +122,6 @@ def _replicates(folder: Path) -> pd.DataFrame:
 
 def target_table(studies: Sequence[Study], out: Path, configs: dict) -> pd.DataFrame:
     """One row per target: the study's value and tolerance, the simulator's estimate, met or not."""
-    from sim.results import config_hash
-
     rows = []
     for study in studies:
         tables = {
@@ -122,8 +130,7 @@ def target_table(studies: Sequence[Study], out: Path, configs: dict) -> pd.DataF
             | {t.minus.run for t in study.targets if t.minus is not None}
         }
         for t in study.targets:
-            cfg = configs[study.name, t.term.run]
-            resolved = OmegaConf.to_container(cfg, resolve=True)
+            run = configs[study.name, t.term.run]
             rows.append(
                 {
                     "study": study.name,
@@ -143,10 +150,10 @@ def target_table(studies: Sequence[Study], out: Path, configs: dict) -> pd.DataF
                     "why": t.why,
                     **evaluate(t, tables),
                     "overrides": " ".join(study.runs[t.term.run]),
-                    "replicates": int(resolved["replicates"]),
-                    "n_agents": int(resolved["n_agents"]),
-                    "seed": int(resolved["seed"]),
-                    "config_hash": config_hash(resolved),
+                    "replicates": int(run.config["replicates"]),
+                    "n_agents": int(run.config["n_agents"]),
+                    "seed": int(run.config["seed"]),
+                    "config_hash": run.digest,
                 }
             )
     return pd.DataFrame(rows)
@@ -162,13 +169,13 @@ def reproduce(
     """Run (or reuse) every study run and evaluate every target.
 
     Returns:
-        The target table and ``(study, run) -> composed config``.
+        The target table and ``(study, run) -> planned run``.
     """
     configs = prepare(studies, size)
     total = len(configs)
-    for i, ((study, name), cfg) in enumerate(configs.items(), 1):
+    for i, ((study, name), run) in enumerate(configs.items(), 1):
         start = time.perf_counter()
-        done = ensure_run(cfg, run_folder(out, study, name), simulate)
+        done = ensure_run(run, run_folder(out, study, name), simulate)
         secs = time.perf_counter() - start
         log(f"[reproduce] {i}/{total} {study}/{name}: {done} ({secs:.1f} s)")
     return target_table(studies, out, configs), configs

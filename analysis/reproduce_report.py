@@ -15,13 +15,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from omegaconf import OmegaConf
 
 from analysis.markdown import md_table, num
 from analysis.studies import Study
 from analysis.style import OKABE_ITO as C
 from analysis.style import figure, save_figure
-from sim.results import config_hash
 
 INSIDE, OUTSIDE = C["blue"], C["vermillion"]
 
@@ -128,7 +126,7 @@ def _populations(study: Study, configs: Mapping) -> list[list[str]]:
     """One row per distinct population (resolved traits and nu) with the runs that use it."""
     seen: dict[str, list[str]] = {}
     for name in study.runs:
-        pop = OmegaConf.to_container(configs[study.name, name].population, resolve=True)
+        pop = configs[study.name, name].config["population"]
         text = " ".join(f"{k}={_value(v)}" for k, v in pop.items())
         seen.setdefault(text, []).append(name)
     return [[", ".join(runs), f"`{text}`"] for text, runs in seen.items()]
@@ -168,7 +166,7 @@ def study_section(
     runs = md_table(
         ["run", "overrides", "config hash"],
         [
-            [f"`{name}`", f"`{' '.join(ov)}`", config_hash(_resolved(configs[study.name, name]))]
+            [f"`{name}`", f"`{' '.join(ov)}`", configs[study.name, name].digest]
             for name, ov in study.runs.items()
         ],
     )
@@ -197,10 +195,6 @@ def _whys(rows: pd.DataFrame) -> str:
             groups.setdefault(r["why"], []).append(r["figure"])
     lines = [f"- {why}: {'; '.join(figs)}." for why, figs in groups.items()]
     return "How each tolerance was set:\n\n" + "\n".join(lines)
-
-
-def _resolved(cfg) -> dict:
-    return OmegaConf.to_container(cfg, resolve=True)
 
 
 def write_report(

@@ -70,11 +70,6 @@ class Target:
     why: str
     approximate: bool
 
-    @property
-    def is_rate(self) -> bool:
-        """A plain rate (no difference, no p-value): drawn on the study's figure."""
-        return self.minus is None and self.term.metric not in P_VALUES
-
     def describe(self) -> str:
         """The statistic in words, e.g. ``compliance_gap (post_rl)`` or a difference."""
         a = f"{self.term.metric} ({self.term.phase}, {self.term.run})"
@@ -83,13 +78,6 @@ class Target:
         b = f"{self.minus.metric} ({self.minus.phase}, {self.minus.run})"
         scale = "" if self.minus.scale == 1 else f"{self.minus.scale:g} x "
         return f"{a} - {scale}{b}"
-
-    def tolerance_text(self) -> str:
-        """The tolerance as ``[lo, hi]``, ``>= lo`` or ``<= hi``."""
-        lo, hi = self.tolerance
-        if lo is not None and hi is not None:
-            return f"[{lo:g}, {hi:g}]"
-        return f">= {lo:g}" if lo is not None else f"<= {hi:g}"
 
 
 @dataclass(frozen=True)
