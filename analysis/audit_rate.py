@@ -26,6 +26,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from analysis.cli_args import parse
 from sim.config import compose_config, load_params, to_params
 from sim.errors import ConfigError
 from sim.inspection import inspection_game
@@ -227,7 +228,7 @@ def parser() -> argparse.ArgumentParser:
 def cli(argv: list[str]) -> int:
     """Run the command; returns the exit code (2 on bad input, with a one-line error)."""
     try:
-        args = parser().parse_intermixed_args(argv)
+        args = parse(parser(), argv)
         res = cheapest_audit_rate(
             args.overrides, target=args.target, metric=args.metric, phase=args.phase,
             budget=args.budget, lo=args.lo, hi=args.hi, tol=args.tol,

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
+from analysis.cli_args import parse
 from sim.config import hydra_text
 from sim.errors import ConfigError
 from sim.grid import GRID_KEYS, parse_values
@@ -471,8 +472,8 @@ def cli(argv: list[str]) -> int:
     """Run the command; returns the exit code (2 on bad input, with a one-line error)."""
     from analysis.calibrate_report import summary
 
-    args = parser().parse_intermixed_args(argv)
     try:
+        args = parse(parser(), argv)
         spec = load_spec(args.spec, args.overrides)
         out = args.out or Path("calibration") / spec.name
         result, folder = calibrate(spec, out, args.workers, args.chunk, not args.quiet, args.refine)

@@ -431,7 +431,13 @@ def parser() -> argparse.ArgumentParser:
 
 def cli(argv: list[str]) -> int:
     """Run the command; returns the exit code (2 if nothing was collected)."""
-    args = parser().parse_args(argv)
+    from analysis.cli_args import parse
+
+    try:
+        args = parse(parser(), argv)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     prefix = args.out or args.dirs[0] / "collected"
     prefix = prefix.with_suffix("") if prefix.suffix in (".parquet", ".csv") else prefix
     outputs = (prefix.with_name(prefix.name + ".parquet"), prefix.with_name(prefix.name + ".csv"))

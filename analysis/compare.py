@@ -9,7 +9,8 @@ truth and the hidden preference together (docs/compare.md, "Verdicts").
 
 Layout of a comparison folder::
 
-    compare.json          what was compared (base overrides, designs, phase); written first
+    compare.json          what was compared (base overrides, designs, phase) and the cost
+                          budget the tables were last made with; written first
     runs/<design>/        one run folder per design (sim.results), baseline included
     comparison.parquet    design x phase x metric: mean, 95% interval, difference from
     comparison.csv        the baseline and its 95% interval
@@ -24,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -112,15 +113,22 @@ def design_overrides(overrides: Sequence[str], mitigations: Sequence[str]) -> li
 
 @dataclass(frozen=True)
 class Spec:
-    """What a comparison compares (saved as compare.json)."""
+    """What a comparison compares (saved as compare.json).
+
+    ``budget`` is the cost budget the tables and the report were made with (None: no
+    budget). It is not part of what was run: two specs differing only in it are the same
+    comparison (the same run folders), re-analysed.
+    """
 
     overrides: tuple[str, ...]
     designs: tuple[str, ...]  # baseline first
     phase: str | None = None  # None: the last phase
+    budget: float | None = field(default=None, compare=False)
 
     def to_json(self) -> str:
         """The spec as JSON text."""
         d = {"overrides": list(self.overrides), "designs": list(self.designs), "phase": self.phase}
+        d["budget"] = self.budget
         return json.dumps(d, indent=2) + "\n"
 
     @staticmethod
@@ -128,7 +136,13 @@ class Spec:
         """Read compare.json (one-line ConfigError naming the file if it is corrupt)."""
         try:
             d = json.loads(path.read_text())
-            return Spec(tuple(d["overrides"]), tuple(d["designs"]), d.get("phase"))
+            budget = d.get("budget")
+            if budget is not None and (isinstance(budget, bool) or not budget >= 0):
+                raise ValueError(f"budget={budget!r} is not a number >= 0")
+            return Spec(
+                tuple(d["overrides"]), tuple(d["designs"]), d.get("phase"),
+                None if budget is None else float(budget),
+            )  # fmt: skip
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path}: not a comparison spec ({exc})") from exc
 
@@ -201,12 +215,19 @@ def run_designs(spec: Spec, configs: dict, out: Path, progress: bool = True) -> 
     return results
 
 
-def load_designs(out: Path) -> tuple[Spec, dict[str, Results]]:
+def load_designs(out: str | Path) -> tuple[Spec, dict[str, Results]]:
     """Read a comparison folder written by :func:`run_designs` (no simulation).
+
+    Args:
+        out: the comparison folder (a path or a string).
+
+    Returns:
+        The spec (with the budget the saved tables were made with) and each design's results.
 
     Raises:
         ConfigError: one line naming the missing, partial or corrupt file or folder.
     """
+    out = Path(out)
     spec = Spec.read(out / "compare.json")
     results = {}
     for name in spec.designs:
@@ -379,10 +400,17 @@ def frontier_table(table: pd.DataFrame, phase: str, budget: float | None = None)
 
 
 def analyse(spec: Spec, results: dict[str, Results], out: Path, budget: float | None = None):
-    """Write the tables, the figures and the report of a comparison into ``out``."""
+    """Write the tables, the figures and the report of a comparison into ``out``.
+
+    ``budget`` (None: none) is recorded in ``out/compare.json``, so that a re-analysis
+    (``--from`` without ``--budget``) keeps it.
+    """
     from analysis.compare_figures import forest_figure, frontier_figure
     from analysis.compare_report import write_report
 
+    out = Path(out)
+    spec = replace(spec, budget=None if budget is None else float(budget))
+    (out / "compare.json").write_text(spec.to_json())
     table = comparison_table(results)
     phase = spec.phase or list(results[BASELINE].metrics)[-1]
     verdicts = verdict_table(table, phase)

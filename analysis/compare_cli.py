@@ -23,7 +23,8 @@ def parser() -> argparse.ArgumentParser:
             "Run a baseline and oversight designs over the same seeds (common random "
             "numbers) and write the comparison table, verdicts, figures and report. "
             "Positional arguments are Hydra overrides of the base scenario, as for "
-            "`python -m sim` (e.g. scenario=scheming_mix replicates=8)."
+            "`python -m sim` (e.g. scenario=scheming_mix replicates=8); they and the "
+            "options may come in any order."
         ),
     )
     p.add_argument("overrides", nargs="*", help="Hydra overrides of the base scenario")
@@ -33,7 +34,10 @@ def parser() -> argparse.ArgumentParser:
         "default: each mitigation of configs/mitigation/ alone",
     )  # fmt: skip
     p.add_argument("--phase", default=None, help="phase the verdicts read (default: the last)")
-    p.add_argument("--budget", type=float, default=None, help="cost budget per agent-round")
+    p.add_argument(
+        "--budget", type=float, default=None,
+        help="cost budget per agent-round (with --from: default the saved comparison's)",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, default=None, help="output folder")
     p.add_argument(
         "--from", dest="source", type=Path, default=None,
@@ -45,22 +49,26 @@ def parser() -> argparse.ArgumentParser:
 
 def cli(argv: list[str]) -> int:
     """Run the command; returns the exit code (2 on bad input, with a one-line error)."""
+    from analysis.cli_args import parse
     from analysis.compare import analyse, load_designs, prepare, run_designs
 
-    args = parser().parse_args(argv)
     try:
+        args = parse(parser(), argv)
         if args.budget is not None and not args.budget >= 0:
             raise ConfigError(f"--budget={args.budget} must be >= 0")
+        budget = args.budget
         if args.source is not None:
             spec, results = load_designs(args.source)
             out = args.source
+            if budget is None:  # keep the budget the saved comparison was made with
+                budget = spec.budget
         else:
             spec, configs = prepare(args.overrides, args.designs, args.phase)
             name = configs["baseline"].name
             stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
             out = args.out or Path("comparisons") / str(name) / stamp
             results = run_designs(spec, configs, out, progress=not args.quiet)
-        _, verdicts, front = analyse(spec, results, out, args.budget)
+        _, verdicts, front = analyse(spec, results, out, budget)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ import pandas as pd
 
 from analysis.compare import BASELINE, BEHAVIOURS, PREFERENCE
 from analysis.style import OKABE_ITO as C
-from analysis.style import RC
+from analysis.style import RC, savefig
 
 VERDICT_COLORS = {
     "removed": C["green"],
@@ -38,7 +38,7 @@ LABELS = {
 
 def _save(fig, stem: Path) -> None:
     for ext in ("png", "pdf"):
-        fig.savefig(stem.with_suffix(f".{ext}"))
+        savefig(fig, stem.with_suffix(f".{ext}"))
     plt.close(fig)
 
 

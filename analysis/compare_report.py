@@ -12,11 +12,12 @@ from analysis.markdown import ci, md_table, num
 
 
 def command_line(spec) -> str:
-    """The command that reproduces the comparison."""
+    """The command that reproduces the comparison (with ``--budget`` when it had one)."""
     designs = " ".join(d for d in spec.designs if d != BASELINE)
     parts = ["python -m analysis compare", *map(shlex.quote, spec.overrides)]
     parts += [f"--designs {designs}"] if designs else []
     parts += [f"--phase {spec.phase}"] if spec.phase else []
+    parts += [f"--budget {spec.budget:.12g}"] if spec.budget is not None else []
     return " ".join(parts)
 
 

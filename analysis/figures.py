@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.style import OKABE_ITO as C
-from analysis.style import RC
+from analysis.style import RC, savefig
 
 PANELS = (
     (
@@ -141,6 +141,6 @@ def summary_figure(
         )
         fig.tight_layout()
         path = Path(path)
-        fig.savefig(path)
+        savefig(fig, path)
         plt.close(fig)
     return path

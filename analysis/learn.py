@@ -46,6 +46,7 @@ from agents.learners import (
     lifetimes_to_reach,
     train,
 )
+from analysis.cli_args import parse
 from sim.config import load_params
 from sim.errors import ConfigError
 
@@ -423,9 +424,12 @@ def parser() -> argparse.ArgumentParser:
 def cli(argv: list[str]) -> int:
     """Run the command; returns the exit code (2 on bad input, with a one-line error)."""
     try:
-        args = parser().parse_intermixed_args(argv)
-    except SystemExit as exit_:  # --help, or argparse's own usage error
+        args = parse(parser(), argv)
+    except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         settings = LearnerSettings(
             lifetime=args.lifetime, epsilon_lifetimes=args.epsilon_lifetimes, q_init=args.q_init

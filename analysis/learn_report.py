@@ -28,7 +28,7 @@ def learning_figure(exp: Experiment, stem: Path) -> None:
     """
     import matplotlib.pyplot as plt
 
-    from analysis.style import OKABE_ITO, RC
+    from analysis.style import OKABE_ITO, RC, savefig
 
     colours = list(OKABE_ITO.values())
     names = list(dict.fromkeys(exp.curve["condition"]))
@@ -63,7 +63,7 @@ def learning_figure(exp: Experiment, stem: Path) -> None:
             ax.legend(loc="center right", frameon=False, ncol=2)
         fig.tight_layout()
         for ext in ("png", "pdf"):
-            fig.savefig(stem.with_suffix(f".{ext}"))
+            savefig(fig, stem.with_suffix(f".{ext}"))
         plt.close(fig)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 from omegaconf import OmegaConf
 
+from analysis.cli_args import parse
 from analysis.studies import Study, default_studies, evaluate, load_study
 from sim.errors import ConfigError
 
@@ -206,7 +207,11 @@ def cli(argv: Sequence[str]) -> int:
     """Entry point of ``python -m analysis reproduce``; returns the exit code."""
     from analysis.reproduce_report import write_report
 
-    args = _parser().parse_args(argv)
+    try:
+        args = parse(_parser(), argv)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.replicates is not None and args.replicates < 2:
         print("error: --replicates: at least 2 (the interval is over replicates)", file=sys.stderr)
         return 2

@@ -8,7 +8,19 @@ stated otherwise; 0-d results are returned as numpy scalars.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import bdtrc, betaincinv, ndtri
+from scipy.special import bdtrc, betaincinv
+
+from sim.intervals import wilson_interval  # the summaries' interval for few events
+
+__all__ = [
+    "binomial_sf",
+    "binomial_test_greater",
+    "bootstrap_difference_pvalue",
+    "bootstrap_difference_pvalue_samples",
+    "clopper_pearson_interval",
+    "smallest_significant_count",
+    "wilson_interval",
+]
 
 # Memory budget for one chunk of bootstrap resample counts (int64, shape (chunk, K)).
 _CHUNK_BYTES = 32 * 2**20
@@ -89,28 +101,6 @@ def smallest_significant_count(n: int, p0: float, alpha: float) -> int:
         raise ValueError("n must be positive")
     significant = binomial_sf(np.arange(n + 1), n, p0) <= alpha
     return int(np.argmax(significant)) if significant.any() else n + 1
-
-
-def wilson_interval(k, n, level=0.95):
-    """Wilson score interval (no continuity correction) for a binomial proportion.
-
-    Args:
-        k: Success count(s), ``0 <= k <= n``.
-        n: Number(s) of trials; ``n == 0`` gives ``(nan, nan)``.
-        level: Two-sided confidence level.
-
-    Returns:
-        ``(low, high)``, each broadcast over ``k`` and ``n``.
-    """
-    k, n = _counts_n(k, n)
-    z = ndtri(0.5 + level / 2)
-    nz = np.where(n == 0, 1, n)
-    phat = k / nz
-    centre = (k + z**2 / 2) / (nz + z**2)
-    half = z / (nz + z**2) * np.sqrt(nz * phat * (1 - phat) + z**2 / 4)
-    low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
-    return np.where(n == 0, np.nan, low)[()], np.where(n == 0, np.nan, high)[()]
 
 
 def clopper_pearson_interval(k, n, level=0.95):

@@ -489,7 +489,13 @@ def parser() -> argparse.ArgumentParser:
 
 def cli(argv: list[str]) -> int:
     """Run the command; returns the exit code (2 on bad input, with a one-line error)."""
-    args = parser().parse_args(argv)
+    from analysis.cli_args import parse
+
+    try:
+        args = parse(parser(), argv)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         report, skips = make_figures(args.source, args)
     except (ConfigError, OSError) as err:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -11,6 +12,7 @@ from sim.config import compose_config, to_params
 from sim.engine import simulate
 from sim.metrics import (
     generation_table,
+    phase_counts,
     phase_values,
     replicate_table,
     rounds_table,
@@ -43,7 +45,7 @@ def execute(cfg: DictConfig, progress: bool | None = None) -> Results:
             sim.recorder, params.phases, params.selection.every, sim.generations
         )
     return Results(
-        metrics=summarize_phases(values),
+        metrics=summarize_phases(values, phase_counts(sim.recorder, params.phases)),
         rounds=rounds_table(sim.recorder, params.phases),
         config=OmegaConf.to_container(cfg, resolve=True),
         decisions=decisions,
@@ -73,9 +75,15 @@ def run(
         The results (metrics per phase, per-round table, resolved config).
 
     Raises:
-        ConfigError: bad input; the message is one line naming the key. Nothing is written.
+        ConfigError: bad input (the message is one line naming the key), or ``output_dir``
+            holds a complete run of another config. Nothing is written.
     """
     cfg = overrides if isinstance(overrides, DictConfig) else compose_config(list(overrides))
+    if output_dir is not None:  # as the CLI: never overwrite another config's complete run
+        from sim.results import config_hash
+        from sim.sweep import refuse_other
+
+        refuse_other(Path(output_dir), config_hash(OmegaConf.to_container(cfg, resolve=True)))
     res = execute(cfg, progress=progress)
     if output_dir is not None:
         res.save(output_dir)

@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from sim.config import UNIT, check, to_params
 from sim.engine import Run
 from sim.errors import ConfigError
-from sim.metrics import P_VALUES, RATES, phase_values, rates, summarize, summarize_p_values
+from sim.metrics import RATES, phase_counts, phase_values, rates, summarize_metric
 from sim.params import RunParams
 from sim.population import parse_dist
 from sim.results import COMPLETE, config_hash, read_config, read_parquet, write_folder
@@ -50,6 +50,8 @@ GRID_KEYS = (
 )
 """The config keys a grid may sweep."""
 MAX_POINTS = 1_000_000
+SUMMARY_COLUMNS = ("mean", "ci_low", "ci_high", "n", "interval", "events", "trials")
+"""A point's summary of a metric, as metrics.json has it (``metrics.parquet``'s columns)."""
 _CALL = re.compile(r"^\s*(linspace|logspace|range)\s*\((.*)\)\s*$")
 
 
@@ -195,7 +197,7 @@ class GridResults:
         config: the resolved base config (with ``sweep.grid``), plain containers.
         grid: one row per point: ``point``, one column per axis, ``config_hash`` (that of
             the equivalent single run).
-        metrics: ``point, phase, metric, mean, ci_low, ci_high, n`` (as metrics.json).
+        metrics: ``point, phase, metric`` and :data:`SUMMARY_COLUMNS` (as metrics.json).
         replicates: ``point, phase, replicate, metric, value``.
         rounds: ``point, round, phase, phase_round`` and each rate's mean over the
             replicates (None with ``sweep.rounds=false``).
@@ -243,11 +245,13 @@ class GridResults:
         """``metrics[phase][metric]`` of one point, as a single run's metrics.json has them."""
         rows = self.metrics[self.metrics["point"] == point]
         out: dict[str, dict[str, dict[str, Any]]] = {}
-        for r in rows.itertuples(index=False):
-            out.setdefault(str(r.phase), {})[str(r.metric)] = {
-                k: (None if pd.isna(getattr(r, k)) else getattr(r, k))
-                for k in ("mean", "ci_low", "ci_high")
-            } | {"n": int(r.n)}
+        for r in rows.to_dict("records"):
+            s = {k: None if pd.isna(r.get(k)) else r.get(k) for k in SUMMARY_COLUMNS}
+            s["n"] = int(s["n"])
+            for k in ("events", "trials"):
+                s[k] = None if s[k] is None else int(s[k])
+            s["interval"] = None if s["interval"] is None else str(s["interval"])
+            out.setdefault(str(r["phase"]), {})[str(r["metric"])] = s
         return out
 
 
@@ -258,11 +262,13 @@ def _chunk_tables(run: Run, base: RunParams, first: int, with_rounds: bool):
     C = len(run.points)
     met, reps = [], []
     for g in range(C):
-        values = phase_values(run.recorder.rows(g * R, (g + 1) * R), phases, base.seed, n_boot)
+        rows = run.recorder.rows(g * R, (g + 1) * R)
+        values = phase_values(rows, phases, base.seed, n_boot)
+        counts = phase_counts(rows, phases)
         for phase, vals in values.items():
             for metric, v in vals.items():
-                s = summarize_p_values(v) if metric in P_VALUES else summarize(v)
-                met.append((first + g, phase, metric, s["mean"], s["ci_low"], s["ci_high"], s["n"]))
+                s = summarize_metric(metric, v, counts[phase].get(metric))
+                met.append((first + g, phase, metric, *(s[k] for k in SUMMARY_COLUMNS)))
                 reps.append((first + g, phase, metric, v))
     rounds = None
     if with_rounds:
@@ -352,9 +358,8 @@ def _assemble(base_cfg, base: RunParams, axes, points, configs, out) -> GridResu
     )
     grid["config_hash"] = [config_hash(c) for c in configs]
     met = [row for m, _, _ in out for row in m]
-    metrics = pd.DataFrame(
-        met, columns=["point", "phase", "metric", "mean", "ci_low", "ci_high", "n"]
-    )
+    metrics = pd.DataFrame(met, columns=["point", "phase", "metric", *SUMMARY_COLUMNS])
+    metrics = metrics.astype({"interval": "string", "events": "Int64", "trials": "Int64"})
     R = base.replicates
     reps = [row for _, r, _ in out for row in r]
     replicates = pd.DataFrame(

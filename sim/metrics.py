@@ -5,8 +5,11 @@ phase's episodes; state measures average the phase's rounds (the state agents
 acted under). "observed"/"unobserved" in compliance and faking names refer to
 the cue shown (the studies' implied-training and implied-unmonitored
 conditions); ``behavioral_alignment`` uses the trainer's actual observation.
-Each metric is then summarised over replicates by its mean and a 95% Student-t
-interval (``ci_low``/``ci_high`` are None with a single replicate).
+Each metric is then summarised over replicates by its mean and a 95% interval
+(:mod:`sim.intervals`): Student-t over replicates (``ci_low``/``ci_high`` are None with
+a single replicate), except for a rate of :data:`RATIOS` resting on few events, which
+gets the Wilson interval of its counts pooled over replicates. A rate's summary carries
+those counts (``events``, ``trials``) and every summary the ``interval`` method used.
 
 The repertoire's measures pool each type's episodes in the same way. The two
 p-values (:data:`P_VALUES`) are computed per replicate, as if each replicate were
@@ -21,9 +24,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.special import stdtrit
 
 from analysis.stats import binomial_test_greater, bootstrap_difference_pvalue
+from sim.intervals import summarize
 from sim.params import SELECTION_TRAITS, PhaseSpec, phase_of_round
 from sim.recorder import STATS, TRAIT_SUMS, Recorder
 from sim.rng import Component, generator
@@ -67,6 +70,28 @@ REPERTOIRE = METRICS[len(FOUNDATION) : -len(OVERSIGHT)]
 P_VALUES = ("sandbag_p_value", "paired_scheming_p_value")
 """Metrics that are p-values of a test per replicate (no interval)."""
 RATES = tuple(m for m in METRICS if m not in P_VALUES)
+"""Every metric with one value per replicate (all but the p-values)."""
+RATIOS = (
+    "compliance_observed",
+    "compliance_unobserved",
+    "af_reasoning_rate",
+    "behavioral_alignment",
+    "sandbag_accuracy_well",
+    "sandbag_accuracy_poorly",
+    "sandbagging_rate",
+    "exfiltration_attempt_rate",
+    "exfiltration_success_rate",
+    "subversion_rate",
+    "goal_guarding_rate",
+    "denial_rate",
+    "paired_scheming_rate",
+    "unobserved_defection_rate",
+    "usefulness",
+)
+"""The rates that are ratios of counts, ``events / trials`` (:func:`ratio_counts`): their
+summaries carry the pooled counts, and few events give a Wilson interval (:mod:`sim.intervals`)."""
+UNIT = (*RATIOS, "preference_alignment", "escaped_share", "subverted_share")
+"""The metrics bounded to [0, 1] (ratios, shares of agents): their intervals are clipped to it."""
 TRAIT_MEANS = tuple(f"mean_{k}" for k in TRAIT_SUMS)
 """The fixed traits' population means per round (rounds.parquet, generations.parquet); they
 change only by replacement (sim.population.respawn) and selection (sim.selection)."""
@@ -91,6 +116,46 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
+def _pooled(rec: Recorder, cols: slice | np.ndarray, axis: int | None):
+    """``s(name)``: the counts of ``name`` over rounds ``cols`` (summed when ``axis == 1``)."""
+
+    def s(name):
+        x = rec.stat(name)[:, cols]
+        return x.sum(axis=1) if axis == 1 else x
+
+    return s
+
+
+def ratio_counts(
+    rec: Recorder, cols: slice | np.ndarray, axis: int | None = 1
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``(events, trials)`` of every rate of :data:`RATIOS` over rounds ``cols``.
+
+    The rate is ``events / trials`` (undefined where ``trials`` is 0); ``axis`` as in
+    :func:`rates`.
+    """
+    s = _pooled(rec, cols, axis)
+    n_cue = s("n_cue_observed")
+    questions = rec.questions
+    return {
+        "compliance_observed": (s("comply_cue_observed"), n_cue),
+        "compliance_unobserved": (s("comply_cue_unobserved"), s("n_conflict") - n_cue),
+        "af_reasoning_rate": (s("af_cue_observed"), n_cue),
+        "behavioral_alignment": (s("comply_observed"), s("n_observed")),
+        "sandbag_accuracy_well": (s("correct_well"), questions * s("n_well")),
+        "sandbag_accuracy_poorly": (s("correct_poorly"), questions * s("n_poorly")),
+        "sandbagging_rate": (s("sandbag_poorly"), s("n_poorly")),
+        "exfiltration_attempt_rate": (s("exfiltration_attempt"), s("n_exfiltration")),
+        "exfiltration_success_rate": (s("exfiltration_success"), s("n_exfiltration")),
+        "subversion_rate": (s("subversion_subvert"), s("n_subversion")),
+        "goal_guarding_rate": (s("goal_update_tamper"), s("n_goal_update")),
+        "denial_rate": (s("questioning_denied"), s("n_questioning")),
+        "paired_scheming_rate": (s("paired_scheme"), s("n_paired")),
+        "unobserved_defection_rate": (s("defect_unobserved"), s("n_unobserved")),
+        "usefulness": (s("comply_cue_observed") + s("comply_cue_unobserved"), s("n_conflict")),
+    }
+
+
 def rates(rec: Recorder, cols: slice | np.ndarray, axis: int | None) -> dict[str, np.ndarray]:
     """Metric values from the counts of rounds ``cols``.
 
@@ -101,40 +166,18 @@ def rates(rec: Recorder, cols: slice | np.ndarray, axis: int | None) -> dict[str
             value per replicate and round.
     """
 
-    def s(name):
-        x = rec.stat(name)[:, cols]
-        return x.sum(axis=1) if axis == 1 else x
-
     def avg(name):
         x = rec.stat(name)[:, cols] / rec.n_agents
         return x.mean(axis=1) if axis == 1 else x
 
-    n_cue = s("n_cue_observed")
-    nan = np.full_like(n_cue, np.nan)
-    questions = rec.questions
-    out = {
-        "compliance_observed": _ratio(s("comply_cue_observed"), n_cue),
-        "compliance_unobserved": _ratio(s("comply_cue_unobserved"), s("n_conflict") - n_cue),
-        "af_reasoning_rate": _ratio(s("af_cue_observed"), n_cue),
-        "behavioral_alignment": _ratio(s("comply_observed"), s("n_observed")),
+    nan = np.full_like(_pooled(rec, cols, axis)("n_cue_observed"), np.nan)
+    out = {k: _ratio(num, den) for k, (num, den) in ratio_counts(rec, cols, axis).items()}
+    out |= {
         "preference_alignment": avg("n_pref_aligned"),
         "mean_theta": avg("sum_theta"),
         "mean_phi": avg("sum_phi"),
-        "sandbag_accuracy_well": _ratio(s("correct_well"), questions * s("n_well")),
-        "sandbag_accuracy_poorly": _ratio(s("correct_poorly"), questions * s("n_poorly")),
-        "sandbagging_rate": _ratio(s("sandbag_poorly"), s("n_poorly")),
-        "exfiltration_attempt_rate": _ratio(s("exfiltration_attempt"), s("n_exfiltration")),
-        "exfiltration_success_rate": _ratio(s("exfiltration_success"), s("n_exfiltration")),
         "escaped_share": avg("n_escaped") if rec.met("n_exfiltration") else nan,
-        "subversion_rate": _ratio(s("subversion_subvert"), s("n_subversion")),
         "subverted_share": avg("n_audit") if rec.met("n_subversion") else nan,
-        "goal_guarding_rate": _ratio(s("goal_update_tamper"), s("n_goal_update")),
-        "denial_rate": _ratio(s("questioning_denied"), s("n_questioning")),
-        "paired_scheming_rate": _ratio(s("paired_scheme"), s("n_paired")),
-        "unobserved_defection_rate": _ratio(s("defect_unobserved"), s("n_unobserved")),
-        "usefulness": _ratio(
-            s("comply_cue_observed") + s("comply_cue_unobserved"), s("n_conflict")
-        ),
         "safety": 1.0 - avg("defect_unobserved") - sum(sign * avg(k) for sign, k in _UNSAFE_COVERT),
         "oversight_cost": avg("cost"),
     }
@@ -183,20 +226,6 @@ def p_values(
     return {"sandbag_p_value": sandbag, "paired_scheming_p_value": paired}
 
 
-def summarize(values: np.ndarray, level: float = 0.95) -> dict[str, float | int | None]:
-    """Mean and Student-t confidence interval over replicates, ignoring undefined values."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    n = int(v.size)
-    if n == 0:
-        return {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
-    mean = float(v.mean())
-    if n == 1:
-        return {"mean": mean, "ci_low": None, "ci_high": None, "n": 1}
-    half = float(stdtrit(n - 1, 0.5 + level / 2) * v.std(ddof=1) / math.sqrt(n))
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n}
-
-
 def phase_slices(phases: Sequence[PhaseSpec]) -> dict[str, slice]:
     """Phase name -> slice of global round indices."""
     out, start = {}, 0
@@ -216,6 +245,9 @@ def summarize_p_values(values: np.ndarray) -> dict:
         "ci_low": None,
         "ci_high": None,
         "n": int(finite.size),
+        "interval": None,
+        "events": None,
+        "trials": None,
         "replicates": [float(x) if np.isfinite(x) else None for x in v],
     }
 
@@ -231,21 +263,48 @@ def phase_values(
     return out
 
 
-def summarize_phases(values: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, dict]]:
-    """``metrics[phase][metric] = {mean, ci_low, ci_high, n}`` from :func:`phase_values`."""
+def phase_counts(
+    rec: Recorder, phases: Sequence[PhaseSpec]
+) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """``counts[phase][rate] = (events, trials)`` per replicate, for the :data:`RATIOS`."""
+    return {name: ratio_counts(rec, sl, axis=1) for name, sl in phase_slices(phases).items()}
+
+
+def summarize_phases(
+    values: dict[str, dict[str, np.ndarray]],
+    counts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] | None = None,
+) -> dict[str, dict[str, dict]]:
+    """``metrics[phase][metric]`` from :func:`phase_values` (and :func:`phase_counts`).
+
+    Each summary is :func:`summarize_metric`'s; without ``counts`` the rates' intervals are
+    Student-t whatever their counts.
+    """
     return {
         phase: {
-            k: summarize_p_values(v) if k in P_VALUES else summarize(v) for k, v in vals.items()
+            k: summarize_metric(k, v, None if counts is None else counts[phase].get(k))
+            for k, v in vals.items()
         }
         for phase, vals in values.items()
     }
 
 
+def summarize_metric(metric: str, values: np.ndarray, counts: tuple | None = None) -> dict:
+    """One metric's summary over replicates (docs/model.md, "Summary over replicates").
+
+    P-values: :func:`summarize_p_values`. Otherwise :func:`sim.intervals.summarize`, with
+    the rate's pooled ``counts`` (``(events, trials)`` per replicate) and, for the metrics
+    of :data:`UNIT`, the interval clipped to [0, 1].
+    """
+    if metric in P_VALUES:
+        return summarize_p_values(values)
+    return summarize(values, counts=counts, unit=metric in UNIT)
+
+
 def phase_metrics(
     rec: Recorder, phases: Sequence[PhaseSpec], seed: int = 0, n_boot: int = 10_000
 ) -> dict[str, dict[str, dict]]:
-    """``metrics[phase][metric] = {mean, ci_low, ci_high, n}``, in :data:`METRICS` order."""
-    return summarize_phases(phase_values(rec, phases, seed, n_boot))
+    """``metrics[phase][metric]`` (:func:`summarize_metric`), in :data:`METRICS` order."""
+    return summarize_phases(phase_values(rec, phases, seed, n_boot), phase_counts(rec, phases))
 
 
 def replicate_table(values: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:

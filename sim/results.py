@@ -33,6 +33,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from sim.errors import ConfigError
+from sim.intervals import WILSON
 from sim.metrics import FOUNDATION, METRICS, P_VALUES
 
 RESULT_FILES = (
@@ -117,7 +118,10 @@ class Results:
         """A plain-text table: one row per metric, one column per phase (mean [95% CI]).
 
         By default: the conflict game's measures, then the repertoire's, each only if
-        it is defined in some phase. P-values are shown to two significant digits.
+        it is defined in some phase. P-values are shown to two significant digits. A
+        rate whose interval is Wilson's (few events, :mod:`sim.intervals`) is followed by
+        its pooled count, ``n=events/trials``. Columns are right-aligned and at least two
+        spaces apart whatever the signs; ``-0.000`` is shown as ``0.000``.
         """
         phases = self.phases
         if metrics is None:
@@ -126,25 +130,26 @@ class Results:
                 for m in (*FOUNDATION[:7], *METRICS[len(FOUNDATION) :])
                 if any(self.metrics[p].get(m, {}).get("mean") is not None for p in phases)
             )
+        cells = {p: [_cell(m, self.metrics[p][m]) for m in metrics] for p in phases}
+        columns = {}
+        for p in phases:
+            main = max([len(c) for c, _ in cells[p]], default=0)
+            note = max([len(n) for _, n in cells[p]], default=0)
+            columns[p] = (max(_COLUMN, main + 3), note)
         width = max(len(m) for m in metrics) + 2
-        col = 22
-        head = "metric".ljust(width) + "".join(p.rjust(col) for p in phases)
+
+        def row(label: str, parts: list[tuple[str, str]]) -> str:
+            text = label.ljust(width)
+            for p, (c, n) in zip(phases, parts, strict=True):
+                main, note = columns[p]
+                text += c.rjust(main) + (" " + n.ljust(note) if note else "")
+            return text.rstrip()
+
+        head = "metric".ljust(width) + "".join(
+            p.rjust(columns[p][0] + (columns[p][1] + 1 if columns[p][1] else 0)) for p in phases
+        )
         lines = [head, "-" * len(head)]
-        for m in metrics:
-            cells = []
-            for p in phases:
-                s = self.metrics[p][m]
-                if s["mean"] is None:
-                    cells.append("n/a".rjust(col))
-                elif m in P_VALUES:
-                    cells.append(f"{s['mean']:.2g}".rjust(col))
-                elif s["ci_low"] is None:
-                    cells.append(f"{s['mean']:.3f}".rjust(col))
-                else:
-                    cells.append(
-                        f"{s['mean']:.3f} [{s['ci_low']:.3f},{s['ci_high']:.3f}]".rjust(col)
-                    )
-            lines.append(m.ljust(width) + "".join(cells))
+        lines += [row(m, [cells[p][i] for p in phases]) for i, m in enumerate(metrics)]
         return "\n".join(lines)
 
     def save(self, folder: str | os.PathLike, figure: bool = True) -> Path:
@@ -205,6 +210,30 @@ class Results:
             metrics=metrics, rounds=rounds, config=config, decisions=decisions,
             replicates=replicates, generations=generations,
         )  # fmt: skip
+
+
+_COLUMN = 22
+"""The least width of a phase's column in :meth:`Results.summary_table`."""
+
+
+def _number(x: float) -> str:
+    """Three decimals, with ``-0.000`` shown as ``0.000``."""
+    text = f"{x:.3f}"
+    return "0.000" if text == "-0.000" else text
+
+
+def _cell(metric: str, s: dict[str, Any]) -> tuple[str, str]:
+    """A summary as the table shows it: ``mean [low,high]``, and the count note (or "")."""
+    if s.get("mean") is None:
+        return "n/a", ""
+    if metric in P_VALUES:
+        return f"{s['mean']:.2g}", ""
+    if s.get("ci_low") is None:
+        return _number(s["mean"]), ""
+    text = f"{_number(s['mean'])} [{_number(s['ci_low'])},{_number(s['ci_high'])}]"
+    if s.get("interval") == WILSON:
+        return text, f"n={s['events']}/{s['trials']}"
+    return text, ""
 
 
 def write_folder(folder: str | os.PathLike, files: dict[str, Callable[[Path], None]]) -> Path:

@@ -77,6 +77,12 @@ def _refuse(folder: Path, sweep: bool = False) -> ConfigError:
     )
 
 
+def refuse_other(folder: Path, digest: str) -> None:
+    """Raise the one-line refusal if ``folder`` holds a complete run of another config."""
+    if status(folder, digest) == "other":
+        raise _refuse(folder)
+
+
 def _resolved(cfg: DictConfig) -> dict[str, Any]:
     """The resolved config without Hydra's own section (as the task function sees it)."""
     cfg = copy.copy(cfg)  # a shallow copy is enough to drop the key
@@ -157,9 +163,10 @@ class SweepGuard(Callback):
     """Hydra callback: refuse to mix configs in one folder; count a sweep's finished runs."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:  # noqa: D102
-        out = Path(config.hydra.run.dir)
-        if status(out, config_hash(_resolved(config))) == "other":
-            _exit(_refuse(out))
+        try:
+            refuse_other(Path(config.hydra.run.dir), config_hash(_resolved(config)))
+        except ConfigError as err:
+            _exit(err)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:  # noqa: D102
         folder = Path(config.hydra.sweep.dir)

@@ -172,3 +172,32 @@ def test_a_partial_run_folder_is_named(compared, tmp_path, capsys):
     assert "objector_channel" in err and "COMPLETE" in err
     with pytest.raises(ConfigError):
         load_designs(tmp_path / "nothing_here")
+
+
+def test_load_designs_takes_a_string_as_well_as_a_path(compared):
+    spec, results = load_designs(str(compared))
+    assert list(results) == list(spec.designs) and spec == load_designs(compared)[0]
+
+
+def test_reanalysis_keeps_the_budget_the_comparison_was_made_with(compared, tmp_path):
+    import json
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(compared, copy)
+    legacy = json.loads((copy / "compare.json").read_text())
+    legacy.pop("budget", None)  # a folder written before the budget was kept
+    (copy / "compare.json").write_text(json.dumps(legacy))
+    assert load_designs(copy)[0].budget is None
+    assert main(["compare", "--from", str(copy), "--budget", "0.0001"]) == 0
+    assert json.loads((copy / "compare.json").read_text())["budget"] == 0.0001
+    for argv in (["--from", str(copy)], [f"--from={copy}"]):  # without --budget: kept
+        assert main(["compare", *argv]) == 0
+        front = pd.read_csv(copy / "frontier.csv")
+        assert not front["within_budget"].any()  # every design costs more than 0.0001
+        report = (copy / "report.md").read_text()
+        line = next(x for x in report.splitlines() if x.startswith("Reproduce:"))
+        assert "--budget 0.0001" in line and "within budget" in report
+    assert main(["compare", "--from", str(copy), "--budget", "10"]) == 0  # a new one replaces it
+    assert pd.read_csv(copy / "frontier.csv")["within_budget"].all()
+    assert "--budget 10" in (copy / "report.md").read_text()

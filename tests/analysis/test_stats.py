@@ -301,3 +301,19 @@ def test_bootstrap_tiny_samples_match_exact_resampling_distribution(a, b, q):
     p = bootstrap_difference_pvalue_samples(a, b, n_boot, np.random.default_rng(8))
     expected = (1 + n_boot * q) / (n_boot + 1)
     assert abs(p - expected) <= 4 * math.sqrt(n_boot * q * (1 - q)) / (n_boot + 1)
+
+
+def test_one_wilson_implementation_shared_with_the_simulator():
+    """The run summaries' interval for few events (sim.intervals) is this module's Wilson
+    interval, and the simulator's module does not import analysis/ to compute it."""
+    import ast
+    import inspect
+
+    from analysis import stats
+    from sim import intervals
+
+    assert stats.wilson_interval is intervals.wilson_interval
+    tree = ast.parse(inspect.getsource(intervals))
+    imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    imported += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert not [m for m in imported if m and m.split(".")[0] == "analysis"]

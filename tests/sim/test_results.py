@@ -24,7 +24,7 @@ def test_metrics_contract(res):
     for phase in res.phases:
         assert list(res.metrics[phase]) == list(METRICS)
         for name, s in res.metrics[phase].items():
-            keys = {"mean", "ci_low", "ci_high", "n"}
+            keys = {"mean", "ci_low", "ci_high", "n", "interval", "events", "trials"}
             assert set(s) == (keys | {"replicates"} if name in P_VALUES else keys)
             if name in FOUNDATION or name in OVERSIGHT:
                 assert s["ci_low"] <= s["mean"] <= s["ci_high"]
@@ -104,6 +104,74 @@ def test_summary_table_lists_phases_and_metrics(res):
     assert len(table.splitlines()) == 2 + 7 + len(OVERSIGHT)
 
 
+def _summary(mean, low=None, high=None, interval="student_t", events=None, trials=None):
+    return {"mean": mean, "ci_low": low, "ci_high": high, "n": 8, "interval": interval,
+            "events": events, "trials": trials}  # fmt: skip
+
+
+def _column_ends(line: str) -> list[int]:
+    """Where each run of non-blank text ending a column ends (columns: 2+ spaces apart)."""
+    import re
+
+    return [m.end() for m in re.finditer(r"\S+(?: \S+)*", line)]
+
+
+def test_summary_table_separates_and_aligns_columns_whatever_the_sign():
+    metrics = {
+        "a": {"compliance_gap": _summary(0.025, 0.018, 0.032),
+              "alignment_illusion": _summary(-0.0001, -0.0004, 0.0002),
+              "safety": _summary(0.5, 0.4, 0.6)},
+        "b": {"compliance_gap": _summary(-0.074, -0.084, -0.064),
+              "alignment_illusion": _summary(0.5, 0.4, 0.6),
+              "safety": _summary(-0.0002)},
+    }  # fmt: skip
+    table = Results(metrics, pd.DataFrame(), {}).summary_table(
+        ("compliance_gap", "alignment_illusion", "safety")
+    )
+    lines = table.splitlines()
+    assert "-0.000" not in table
+    assert lines[2].split() == ["compliance_gap", "0.025", "[0.018,0.032]", "-0.074",
+                                "[-0.084,-0.064]"]  # fmt: skip
+    assert lines[3].split()[1:3] == ["0.000", "[0.000,0.000]"]  # -0.0004 -> 0.000
+    assert lines[4].split() == ["safety", "0.500", "[0.400,0.600]", "0.000"]
+    for line in lines[2:]:  # name, then two columns, at least two spaces apart
+        assert len(re_split(line)) == 3, line
+    ends = [_column_ends(line) for line in [lines[0], *lines[2:]]]
+    assert len({e[-2] for e in ends}) == 1 and len({e[-1] for e in ends}) == 1  # right-aligned
+
+
+def re_split(line: str) -> list[str]:
+    import re
+
+    return re.split(r"\s{2,}", line.strip())
+
+
+def test_summary_table_shows_the_counts_behind_a_wilson_interval():
+    metrics = {
+        "a": {"denial_rate": _summary(0.25, 0.061, 0.792, "wilson", 1, 3),
+              "subversion_rate": _summary(0.034, 0.028, 0.040, "student_t", 272, 8000)},
+        "b": {"denial_rate": _summary(None, interval=None),
+              "subversion_rate": _summary(0.0005, 0.0001, 0.0013, "wilson", 4, 8000)},
+    }  # fmt: skip
+    table = Results(metrics, pd.DataFrame(), {}).summary_table(("denial_rate", "subversion_rate"))
+    lines = table.splitlines()
+    assert re_split(lines[2]) == ["denial_rate", "0.250 [0.061,0.792] n=1/3", "n/a"]
+    assert re_split(lines[3]) == ["subversion_rate", "0.034 [0.028,0.040]",
+                                  "0.001 [0.000,0.001] n=4/8000"]  # fmt: skip
+    # the intervals stay aligned whether or not a count follows them
+    assert lines[2].index("]") == lines[3].index("]")
+
+
+def test_the_issue_run_shows_a_bounded_interval_and_its_count():
+    """scenario=apollo_oversight_subversion profile=profile_b nudge=none: denial_rate was
+    0.250 [-2.927,3.427] (a t interval over the two replicates with anyone questioned)."""
+    res = run(["scenario=apollo_oversight_subversion", "profile=profile_b", "nudge=none"])
+    s = res.metrics["follow_up"]["denial_rate"]
+    assert s["interval"] == "wilson" and 0 <= s["ci_low"] <= s["ci_high"] <= 1
+    row = next(x for x in res.summary_table().splitlines() if x.startswith("denial_rate"))
+    assert f"n={s['events']}/{s['trials']}" in row and "-" not in row
+
+
 def test_trace_records_every_decision_with_its_reason(tmp_path):
     res = run(["n_agents=30", "replicates=2", "phases.rl.rounds=5", "trace=true"])
     d = res.decisions
@@ -123,3 +191,15 @@ def test_trace_records_every_decision_with_its_reason(tmp_path):
 def test_trace_refuses_huge_runs():
     with pytest.raises(ConfigError, match=r"^trace=true would record"):
         run(["trace=true", "n_agents=100000", "replicates=8"])
+
+
+def test_run_refuses_a_folder_holding_another_configs_run(tmp_path):
+    small = ["n_agents=20", "replicates=2", "phases.prompted.rounds=2", "phases.rl.rounds=2",
+             "phases.post_rl.rounds=2"]  # fmt: skip
+    out = tmp_path / "run"
+    run([*small, "seed=1"], output_dir=out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(ConfigError, match="holds a complete run of another config"):
+        run([*small, "seed=2"], output_dir=out)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    run([*small, "seed=1"], output_dir=out)  # the same config may be written again
