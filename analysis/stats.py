@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import bdtrc, betaincinv
 
+from sim.intervals import as_int as _as_int
+from sim.intervals import counts_of as _counts_n
 from sim.intervals import wilson_interval  # the summaries' interval for few events
 
 __all__ = [
@@ -24,24 +26,6 @@ __all__ = [
 
 # Memory budget for one chunk of bootstrap resample counts (int64, shape (chunk, K)).
 _CHUNK_BYTES = 32 * 2**20
-
-
-def _as_int(x, name: str) -> np.ndarray:
-    """Return ``x`` as an int64 array, raising if any entry is not integral."""
-    a = np.asarray(x)
-    if a.dtype.kind not in "iu":
-        a = np.asarray(a, dtype=float)
-        if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
-            raise ValueError(f"{name} must be integer-valued")
-    return a.astype(np.int64)
-
-
-def _counts_n(k, n) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a count ``k`` of ``n`` trials (``0 <= k <= n``) and broadcast the two."""
-    k, n = np.broadcast_arrays(_as_int(k, "k"), _as_int(n, "n"))
-    if np.any(n < 0) or np.any(k < 0) or np.any(k > n):
-        raise ValueError("need 0 <= k <= n")
-    return k, n
 
 
 def binomial_sf(k, n, p):

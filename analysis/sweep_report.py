@@ -493,10 +493,6 @@ def cli(argv: list[str]) -> int:
 
     try:
         args = parse(parser(), argv)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    try:
         report, skips = make_figures(args.source, args)
     except (ConfigError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)

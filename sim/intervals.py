@@ -42,9 +42,7 @@ def wilson_interval(k, n, level=0.95):
     Raises:
         ValueError: a count that is not an integer, or not ``0 <= k <= n``.
     """
-    k, n = np.broadcast_arrays(_integers(k, "k"), _integers(n, "n"))
-    if np.any(n < 0) or np.any(k < 0) or np.any(k > n):
-        raise ValueError("need 0 <= k <= n")
+    k, n = counts_of(k, n)
     z = ndtri(0.5 + level / 2)
     nz = np.where(n == 0, 1, n)
     phat = k / nz
@@ -55,13 +53,22 @@ def wilson_interval(k, n, level=0.95):
     return np.where(n == 0, np.nan, low)[()], np.where(n == 0, np.nan, high)[()]
 
 
-def _integers(x, name: str) -> np.ndarray:
+def as_int(x, name: str) -> np.ndarray:
+    """Return ``x`` as an int64 array, raising ValueError if any entry is not integral."""
     a = np.asarray(x)
     if a.dtype.kind not in "iu":
         a = np.asarray(a, dtype=float)
         if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
             raise ValueError(f"{name} must be integer-valued")
     return a.astype(np.int64)
+
+
+def counts_of(k, n) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a count ``k`` of ``n`` trials (``0 <= k <= n``) and broadcast the two."""
+    k, n = np.broadcast_arrays(as_int(k, "k"), as_int(n, "n"))
+    if np.any(n < 0) or np.any(k < 0) or np.any(k > n):
+        raise ValueError("need 0 <= k <= n")
+    return k, n
 
 
 def student_t(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
