@@ -8,9 +8,10 @@ STAMP  := $(VENV)/.installed
 .PHONY: setup run test lint format bench clean
 
 $(STAMP): pyproject.toml
+	@echo "Setting up $(VENV): the first time installs about 100 packages (a minute or two)."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install -e ".[dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, make_dataclass
-from pathlib import Path
+from dataclasses import dataclass, field, fields, is_dataclass, make_dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from agents.monitors import MONITORS, SIGNALS, TARGETS
 from agents.registry import RULES, TRAINERS
+from sim.config_source import CONFIG_DIR, CONFIG_NAME, ConfigSource  # noqa: F401 - re-exported
 from sim.errors import ConfigError
 from sim.mitigations import parse_mitigations
 from sim.params import (
@@ -46,9 +46,6 @@ from sim.state import TRAIT_NAMES
 
 TRACE_LIMIT = 20_000_000
 """Most decisions a per-decision trace (``trace=true``) may hold."""
-
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-CONFIG_NAME = "config"
 
 
 @dataclass
@@ -282,13 +279,44 @@ def _selection(c: dict) -> SelectionParams:
     )
 
 
+def check_keys(node: Mapping, schema: type = RunSchema, prefix: str = "") -> None:
+    """Refuse a key the schema does not have, or a schema key that is gone.
+
+    Hydra's ``+key=`` and ``++key=`` add keys to a struct config and ``~key`` deletes
+    them; composition accepts both. This walk holds the composed config to the schema
+    wherever the schema fixes the keys (the open mappings, ``phases``, ``mitigation`` and
+    the trait distributions, are checked by :func:`to_params`).
+
+    Raises:
+        ConfigError: one line naming the key.
+    """
+    hints = typing.get_type_hints(schema)
+    for key in node:
+        if key not in hints:
+            raise ConfigError(
+                f"unknown config key '{prefix}{key}' (docs/configuration.md lists the keys)"
+            )
+    for key, kind in hints.items():
+        if key not in node:
+            raise ConfigError(
+                f"config key '{prefix}{key}' is missing: a key of the schema cannot be "
+                "deleted with ~ (set it instead)"
+            )
+        if is_dataclass(kind) and isinstance(node[key], Mapping):
+            check_keys(node[key], kind, f"{prefix}{key}.")
+
+
 def to_params(cfg: DictConfig) -> RunParams:
     """Validate a composed config and return the run's typed parameters.
 
     Raises:
         ConfigError: one line naming the first invalid key and its allowed range.
     """
-    c = OmegaConf.to_container(cfg, resolve=True)
+    try:
+        c = OmegaConf.to_container(cfg, resolve=True)
+    except Exception as exc:  # an interpolation that does not resolve, and the like
+        raise ConfigError(one_line(exc)) from exc
+    check_keys(c)
     pop, tr = c["population"], c["trainer"]
     if pop["rule"] not in RULES:
         raise ConfigError(f"population.rule={pop['rule']!r} must be one of {sorted(RULES)}")
@@ -348,8 +376,9 @@ def to_params(cfg: DictConfig) -> RunParams:
     )
 
 
-def one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException, source: ConfigSource | None = None) -> str:
     """Condense a Hydra/OmegaConf composition error into one line naming the key."""
+    source = source or ConfigSource()
     texts, e = [], exc
     while e is not None:
         texts.append(str(e))
@@ -360,10 +389,12 @@ def one_line(exc: BaseException) -> str:
     name = key.group(1) if key else next(g for g in override.groups() if g) if override else None
     if re.search(r"not in struct|Key '[^']+' not in '", full) and name:
         return f"unknown config key '{name}' (docs/configuration.md lists the keys)"
+    if "does not support deletion" in full and name:
+        return f"{name}: a key of the schema cannot be deleted with ~ (set it instead)"
     unloadable = re.search(r"Could not load '([^']+)/([^']+)'", full)
-    if unloadable and (CONFIG_DIR / unloadable.group(1)).is_dir():
+    if unloadable and source.has_group(unloadable.group(1)):
         group = unloadable.group(1)
-        options = ", ".join(sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml")))
+        options = ", ".join(source.group_options(group))
         return f"{group}={unloadable.group(2)}: no such preset (available: {options})"
     missing = re.search(r"Could not find '([^']+)/([^']+)'", full)
     if missing:
@@ -461,24 +492,32 @@ def normalize_overrides(overrides: Sequence[str]) -> list[str]:
     return out
 
 
-def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
-    """Compose the config from configs/ with Hydra overrides, as ``python -m sim`` would.
+def compose_config(overrides: Sequence[str] = (), source: ConfigSource | None = None) -> DictConfig:
+    """Compose the config from the presets with Hydra overrides, as ``python -m sim`` would.
+
+    Args:
+        overrides: Hydra overrides.
+        source: The folders to compose from (default: the shipped presets only).
 
     Raises:
         ConfigError: one line, for an unknown key, a wrong type or a missing preset.
     """
+    source = source or ConfigSource()
     backup = get_gh_backup()  # compose may run inside a Hydra app: keep its state
     GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            return compose(config_name=CONFIG_NAME, overrides=normalize_overrides(overrides))
+        with initialize_config_dir(config_dir=str(source.primary), version_base="1.3"):
+            ovs = [*normalize_overrides(overrides), *source.searchpath()]
+            return compose(config_name=source.name, overrides=ovs)
     except Exception as exc:  # Hydra raises several unrelated types; all are bad input here.
-        raise ConfigError(one_line(exc)) from exc
+        raise ConfigError(one_line(exc, source)) from exc
     finally:
         restore_gh_from_backup(backup)
 
 
-def load_params(overrides: Sequence[str] = ()) -> tuple[DictConfig, RunParams]:
+def load_params(
+    overrides: Sequence[str] = (), source: ConfigSource | None = None
+) -> tuple[DictConfig, RunParams]:
     """Compose and validate: the config and its typed parameters, or a one-line ConfigError."""
-    cfg = compose_config(overrides)
+    cfg = compose_config(overrides, source)
     return cfg, to_params(cfg)

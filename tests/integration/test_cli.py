@@ -104,3 +104,36 @@ def test_cli_apollo_preset_writes_p_values_per_replicate(tmp_path):
     assert metrics["compliance_gap"]["mean"] is None  # no conflict episodes in this preset
     loaded = Results.load(out)
     assert loaded.metrics["evaluation"] == metrics
+
+
+def test_hydra_flags_after_overrides(tmp_path):
+    sweep = tmp_path / "sweep"  # Hydra's own parser refused flags after the overrides
+    proc = _sim([*SMALL, "seed=1", "-m", "trainer.fidelity=1,0.5", f"hydra.sweep.dir={sweep}"],
+                tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert len([p for p in sweep.iterdir() if (p / COMPLETE).exists()]) == 2
+
+
+def test_list_describes_everything_there_is_to_run(tmp_path):
+    from agents.registry import RULES, TRAINERS
+    from sim.config import CONFIG_DIR
+    from sim.metrics import METRICS
+    from sim.params import EPISODE_TYPES
+
+    proc = _sim(["--list"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    named = {ln.split()[0]: ln for ln in lines if ln.startswith("  ") and ln.strip()}
+    groups = ("scenario", "mitigation", "profile", "trainer", "population", "nudge")
+    presets = {p.stem for g in groups for p in (CONFIG_DIR / g).glob("*.yaml")}
+    expected = presets | set(RULES) | set(TRAINERS) | set(METRICS) | set(EPISODE_TYPES)
+    missing = expected - set(named)
+    assert not missing
+    assert all(len(named[n].split()) >= 3 for n in expected)  # a name and a description
+    assert list(tmp_path.iterdir()) == []  # --list runs nothing
+
+
+def test_help_says_what_this_is(tmp_path):
+    proc = _sim(["--help"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "training-incentives simulator" in proc.stdout and "python -m sim --list" in proc.stdout

@@ -1,0 +1,1 @@
+"""The shipped presets: ``config.yaml`` and the config groups (a data package, no code)."""

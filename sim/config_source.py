@@ -1,0 +1,98 @@
+"""Where the configs come from: the shipped presets, and a user's own folders on top of them.
+
+The presets live in the repository's top-level ``configs/`` folder, which the package
+ships as the data package ``sim_configs`` (pyproject's ``package-dir``). So an editable
+install, a regular install and a wheel all find the same files: :data:`CONFIG_DIR` is
+wherever ``sim_configs`` is installed (the checkout's ``configs/`` when editable).
+
+A user adds folders with Hydra's ``--config-dir`` (searched after the presets, as Hydra
+does) or replaces the primary folder with an absolute ``--config-path``; ``--config-name``
+picks another primary config. :class:`ConfigSource` carries these so that the command
+line's pre-check composes from the same folders Hydra will.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.errors import ConfigError
+
+
+def _shipped_dir() -> Path:
+    """The installed ``sim_configs`` folder, or the checkout's ``configs/`` when not installed."""
+    spec = importlib.util.find_spec("sim_configs")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations))).resolve()
+    return Path(__file__).resolve().parent.parent / "configs"
+
+
+CONFIG_DIR = _shipped_dir()
+"""The folder of the shipped presets (``config.yaml`` and the config groups)."""
+
+CONFIG_NAME = "config"
+
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """The folders and primary config a composition reads.
+
+    Attributes:
+        primary: The primary config folder (``--config-path``; the presets by default).
+        name: The primary config's name (``--config-name``).
+        extra: Folders searched after the primary one (``--config-dir``).
+    """
+
+    primary: Path = CONFIG_DIR
+    name: str = CONFIG_NAME
+    extra: tuple[Path, ...] = ()
+
+    @classmethod
+    def from_flags(
+        cls, config_path: str | None, config_name: str | None, config_dir: str | None
+    ) -> ConfigSource:
+        """The source named by Hydra's three config flags (None for a flag not given).
+
+        Raises:
+            ConfigError: for a relative ``--config-path`` (Hydra would read it relative to
+                the installed ``sim`` package, never what a user means) or a missing folder.
+        """
+        primary = CONFIG_DIR
+        if config_path is not None:
+            if not Path(config_path).is_absolute():
+                raise ConfigError(
+                    f"--config-path {config_path}: give an absolute folder, or add your "
+                    "folder on top of the presets with --config-dir"
+                )
+            primary = Path(config_path)
+            if not primary.is_dir():
+                raise ConfigError(f"--config-path {config_path}: no such folder")
+        extra = ()
+        if config_dir is not None:
+            folder = Path(config_dir).resolve()
+            if not folder.is_dir():
+                raise ConfigError(f"--config-dir {config_dir}: no such folder")
+            extra = (folder,)
+        if config_name is not None and not config_name.strip():
+            raise ConfigError("--config-name: empty name")
+        return cls(primary, config_name or CONFIG_NAME, extra)
+
+    def folders(self) -> tuple[Path, ...]:
+        """Every folder searched, in Hydra's order (the first holding a file wins)."""
+        return (self.primary, *self.extra)
+
+    def searchpath(self) -> list[str]:
+        """The ``hydra.searchpath`` override that adds :attr:`extra` (empty without one)."""
+        if not self.extra:
+            return []
+        return ["hydra.searchpath=[" + ",".join(f"'file://{p}'" for p in self.extra) + "]"]
+
+    def group_options(self, group: str) -> list[str]:
+        """The preset names of a config group across every folder (sorted, unique)."""
+        names = {p.stem for d in self.folders() for p in (d / group).glob("*.yaml")}
+        return sorted(names)
+
+    def has_group(self, group: str) -> bool:
+        """Whether any folder has the config group ``group``."""
+        return any((d / group).is_dir() for d in self.folders())
