@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run test docs-check lint format bench clean
 
 $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV): the first time installs about 100 packages (a minute or two)."
@@ -23,6 +23,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# Every shell and Python block of README.md and docs/ as written (docs/docs-check.md).
+docs-check: $(STAMP)
+	$(BIN)/python -m pytest -m docs -n 2 --durations=0 tests/docs $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
