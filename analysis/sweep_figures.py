@@ -10,6 +10,7 @@ report are in analysis/sweep_report.py.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from textwrap import fill
 
 import matplotlib.patheffects as pe
@@ -131,11 +132,23 @@ def threshold_margin(p: dict) -> tuple[np.ndarray, np.ndarray]:
 # ---- shared helpers ----------------------------------------------------------------------
 
 
-def _is_log(values: np.ndarray) -> bool:
-    v = np.sort(np.unique(values))
-    if len(v) < 3 or v[0] <= 0 or v[-1] / v[0] < 20:
+def log_axes(config: dict | None) -> set[str]:
+    """The keys a grid run's spec gave as ``logspace(..)``: drawn on a log axis.
+
+    The scale is decided by how an axis was specified, never guessed from its values:
+    ``logspace`` is log, a list, ``linspace`` or ``range`` is linear (``--log KEY`` of
+    ``python -m analysis figures`` draws any positive axis on a log scale).
+    """
+    grid = ((config or {}).get("sweep") or {}).get("grid") or {}
+    return {k for k, v in grid.items() if isinstance(v, str) and v.strip().startswith("logspace(")}
+
+
+def _is_log(key: str, values: np.ndarray, log) -> bool:
+    if key not in log:
         return False
-    return np.std(np.diff(np.log(v))) < np.std(np.diff(v)) / np.mean(np.diff(v)) * 0.5
+    if not (np.asarray(values, dtype=float) > 0).all():
+        raise ConfigError(f"--log {key}: a log axis needs positive values")
+    return True
 
 
 def _edges(values: np.ndarray, log: bool) -> np.ndarray:
@@ -217,8 +230,12 @@ def phase_diagram(
     phase: str = "post_rl",
     config: dict | None = None,
     fixed: dict | None = None,
+    log: Collection[str] = (),
 ):
     """Heatmap of a metric over two swept parameters, with the closed-form threshold.
+
+    ``log`` names the axes drawn on a log scale (:func:`log_axes` reads them off a grid
+    run's spec); every other axis is linear.
 
     The threshold is the zero contour of :func:`threshold_margin` for the mean agent
     (trait means of ``config``, the other keys at ``config``'s values), drawn when ``x``
@@ -231,7 +248,7 @@ def phase_diagram(
     rows = select_rows(table, metric, phase, fixed)
     grid = rows.groupby([y, x])["mean"].mean().unstack(x).sort_index().sort_index(axis=1)
     xs, ys = grid.columns.to_numpy(dtype=float), grid.index.to_numpy(dtype=float)
-    xlog, ylog = _is_log(xs), _is_log(ys)
+    xlog, ylog = _is_log(x, xs, log), _is_log(y, ys, log)
     xe, ye = _edges(xs, xlog), _edges(ys, ylog)
     values = grid.to_numpy(dtype=float)
     with plt.rc_context(RC):
@@ -360,8 +377,11 @@ def response_curves(
     by: str | None = None,
     fixed: dict | None = None,
     cap: int = 6,
+    log: Collection[str] = (),
 ):
     """A metric against one parameter: mean and 95% band, one line per value of ``by``.
+
+    ``x`` is drawn on a log scale if it is in ``log`` (as for :func:`phase_diagram`).
 
     Returns:
         The figure and its caption.
@@ -387,9 +407,10 @@ def response_curves(
                 ax.fill_between(g.index, g["ci_low"], g["ci_high"], color=color, alpha=0.18,
                                 lw=0)  # fmt: skip
         xs = np.unique(rows[x].dropna().to_numpy(dtype=float))
-        if _is_log(xs):
+        xlog = _is_log(x, xs, log)
+        if xlog:
             ax.set_xscale("log")
-        if len(xs) <= 10 or _is_log(xs):
+        if len(xs) <= 10 or xlog:
             ax.set_xticks(_ticks(xs, 10), [_fmt(v) for v in _ticks(xs, 10)])
             ax.minorticks_off()
         ax.set_xlabel(param_label(x))

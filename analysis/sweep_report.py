@@ -24,6 +24,7 @@ from analysis.style import OKABE_ITO as C
 from analysis.style import RC, save_figure
 from analysis.sweep_figures import (
     illusion_figure,
+    log_axes,
     match,
     phase_diagram,
     replicates_text,
@@ -347,8 +348,9 @@ def _check(table: pd.DataFrame, args) -> tuple[str, str]:
         raise ConfigError(f"--phase={phase}: not in the table (phases: {', '.join(phases)})")
     if args.metric not in set(table["metric"]):
         raise ConfigError(f"--metric={args.metric}: not a metric of the table")
-    for opt in ("x", "y", "by"):
-        key = getattr(args, opt)
+    for opt, key in [("x", args.x), ("y", args.y), ("by", args.by)] + [
+        ("log", k) for k in args.log
+    ]:
         if key is not None and key not in table.columns:
             raise ConfigError(f"--{opt}={key}: not a column of the table")
     return phase, args.metric
@@ -392,10 +394,11 @@ def make_figures(source: Path, args) -> tuple[Path, list[tuple[str, str]]]:
 
     found = f"swept numeric parameters: {', '.join(numeric) or 'none'}"
     fixed = {k: ref[k] for k in swept if k not in (x, y)}
+    log = log_axes(config) | set(args.log)  # by the grid's spec (logspace), or --log
     add(
         "phase_diagram",
         "Phase diagram",
-        lambda: phase_diagram(table, x, y, metric, phase, config, fixed),
+        lambda: phase_diagram(table, x, y, metric, phase, config, fixed, log),
         None
         if x in numeric and y in numeric and x != y
         else f"needs two different swept numeric parameters as x and y ({found})",
@@ -403,7 +406,7 @@ def make_figures(source: Path, args) -> tuple[Path, list[tuple[str, str]]]:
     add(
         "response_curves",
         "Response curves",
-        lambda: response_curves(table, x, metric, phase, by, {k: ref[k] for k in swept}),
+        lambda: response_curves(table, x, metric, phase, by, {k: ref[k] for k in swept}, log=log),
         None if x in numeric else f"needs a swept numeric parameter as x ({found})",
     )
     ref_rows = table[(table["sweep"] == ref["sweep"]) & (table["run"] == ref["run"])]
@@ -483,6 +486,8 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="output folder (default <sweep>/figures, or figures/ next to the table)",
     )
+    p.add_argument("--log", action="append", default=[], metavar="KEY",
+                   help="draw KEY on a log axis (default: a grid's logspace axes)")  # fmt: skip
     p.add_argument("--dpi", type=float, default=None, help="PNG resolution (default 150)")
     return p
 

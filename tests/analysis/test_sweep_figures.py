@@ -14,6 +14,7 @@ from analysis.collect import STAT_COLUMNS, collect
 from analysis.sweep_figures import (
     THRESHOLD,
     illusion_figure,
+    log_axes,
     mean_agent,
     phase_diagram,
     response_curves,
@@ -22,6 +23,7 @@ from analysis.sweep_figures import (
 )
 from analysis.sweep_report import cli, compliance_gap_figure, sandbag_figure
 from sim import run
+from sim.errors import ConfigError
 from sim.theory import faking_threshold, future_value, posterior_observed
 
 SMALL = ["n_agents=40", "replicates=3", "phases.rl.rounds=5", "progress=false"]
@@ -166,7 +168,8 @@ def test_no_threshold_over_sigma_and_phi(sweep):
 
 def test_threshold_over_gamma_and_rho_on_a_log_axis(sweep):
     t = _synthetic("population.gamma", "trainer.rho", (0.5, 0.9, 0.99), (0.01, 0.1, 1.0))
-    fig, caption = phase_diagram(t, "population.gamma", "trainer.rho", config=sweep[1])
+    fig, caption = phase_diagram(t, "population.gamma", "trainer.rho", config=sweep[1],
+                                 log={"trainer.rho"})  # fmt: skip
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
     assert any(THRESHOLD in t for t in _legend_texts(ax))
@@ -261,3 +264,25 @@ def test_report_on_a_sandbagging_sweep(tmp_path, fast_save):
     assert "](sandbagging.png)" in report and "| population.nu=3 | evaluation |" in report
     assert "Compliance gap: no phase has conflict requests" in report
     assert "Phase diagram: needs two different swept numeric parameters" in report
+
+
+def test_the_axis_scale_follows_the_grid_spec_not_the_values():
+    spec = {"sweep": {"grid": {"trainer.eta": "logspace(-2,-0.7,4)",
+                               "trainer.rho": "linspace(0.01,1,3)"}}}  # fmt: skip
+    assert log_axes(spec) == {"trainer.eta"}
+    assert log_axes({"sweep": {"grid": None}}) == set() and log_axes(None) == set()
+    etas = tuple(np.logspace(-2, -0.7, 4))  # spans under 20x: was drawn linear
+    t = _synthetic("trainer.rho", "trainer.eta", (0.01, 0.1, 1.0), etas)
+    fig, _ = phase_diagram(t, "trainer.rho", "trainer.eta", log=log_axes(spec))
+    assert fig.axes[0].get_yscale() == "log"
+    assert fig.axes[0].get_xscale() == "linear"  # 100x, but a linspace: was drawn log
+    fig, _ = response_curves(t, "trainer.eta", log=log_axes(spec))
+    assert fig.axes[0].get_xscale() == "log"
+    fig, _ = response_curves(t, "trainer.rho", log=log_axes(spec))
+    assert fig.axes[0].get_xscale() == "linear"
+
+
+def test_a_log_axis_needs_positive_values():
+    t = _synthetic("trainer.rho", "population.sigma", (0.1, 0.5), (0.0, 0.5, 1.0))
+    with pytest.raises(ConfigError, match="--log population.sigma: a log axis needs positive"):
+        phase_diagram(t, "trainer.rho", "population.sigma", log={"population.sigma"})
