@@ -8,6 +8,7 @@ key, before any work is done or anything is written.
 
 from __future__ import annotations
 
+import math
 import re
 import typing
 from collections.abc import Mapping, Sequence
@@ -41,7 +42,8 @@ from sim.params import (
     SubversionParams,
     TrainerParams,
 )
-from sim.population import POSITIONAL, Range, parse_dist
+from sim.population import FLOAT32_MAX, POSITIONAL, Range, parse_dist
+from sim.resources import Limits, check_run
 from sim.state import TRAIT_NAMES
 
 TRACE_LIMIT = 20_000_000
@@ -152,6 +154,10 @@ class SearchSchema:
     minimize: str | None = None  # ... at the smallest value of this config key
 
 
+LimitsSchema = _schema_of(Limits)
+LimitsSchema.__doc__ = "``limits.*``: the most one run may use (sim/resources.py)."
+
+
 @dataclass
 class RunSchema:
     """The root config."""
@@ -170,6 +176,7 @@ class RunSchema:
     selection: SelectionSchema = field(default_factory=SelectionSchema)
     sweep: SweepSchema = field(default_factory=SweepSchema)
     search: SearchSchema = field(default_factory=SearchSchema)
+    limits: LimitsSchema = field(default_factory=LimitsSchema)
 
 
 ConfigStore.instance().store(name="schema", node=RunSchema)
@@ -180,6 +187,12 @@ UNIT = Range(0.0, 1.0)
 def check(key: str, value, rng: Range) -> float:
     """``value`` as a float, or a one-line :class:`ConfigError` naming ``key`` and the range."""
     if not rng.contains(value):
+        if isinstance(value, int | float) and not isinstance(value, bool) and rng.contains(0.0):
+            if not math.isfinite(value) or abs(value) > FLOAT32_MAX:
+                raise ConfigError(
+                    f"{key}={value!r} must be finite and at most {FLOAT32_MAX:.3g} in size "
+                    "(the core computes in float32)"
+                )
         raise ConfigError(f"{key}={value!r} is out of range {rng}")
     return float(value)
 
@@ -306,6 +319,19 @@ def check_keys(node: Mapping, schema: type = RunSchema, prefix: str = "") -> Non
             check_keys(node[key], kind, f"{prefix}{key}.")
 
 
+def _bootstrap_values(ev: Mapping) -> int:
+    """Bootstrap resamples x accuracy values of the sandbagging test (for its memory)."""
+    return _int("episodes.evaluation.bootstrap", ev["bootstrap"], 99) * (
+        _int("episodes.evaluation.questions", ev["questions"], 1) + 1
+    )
+
+
+def parse_limits(c: Mapping) -> Limits:
+    """Validate ``limits.*``: positive and finite."""
+    positive = Range(0.0, math.inf, lo_open=True)
+    return Limits(**{k: check(f"limits.{k}", v, positive) for k, v in c.items()})
+
+
 def to_params(cfg: DictConfig) -> RunParams:
     """Validate a composed config and return the run's typed parameters.
 
@@ -354,6 +380,16 @@ def to_params(cfg: DictConfig) -> RunParams:
             f"trace=true would record {decisions:,} decisions, more than {TRACE_LIMIT:,}: "
             "reduce replicates, n_agents or rounds"
         )
+    limits = parse_limits(c["limits"])
+    evaluates = any(p.mix[EPISODE_TYPES.index("evaluation")] > 0 for p in phases)
+    check_run(
+        limits,
+        rows=_int("replicates", c["replicates"], 1),
+        n_agents=_int("n_agents", c["n_agents"], 1),
+        rounds=sum(p.rounds for p in phases),
+        trace=bool(c["trace"]),
+        bootstrap=_bootstrap_values(c["episodes"]["evaluation"]) if evaluates else 0,
+    )
     mitigations = parse_mitigations(c["mitigation"])
     if trainer.allocation != "uniform" and mitigations.dynamic_monitoring is not None:
         raise ConfigError(
@@ -492,6 +528,40 @@ def normalize_overrides(overrides: Sequence[str]) -> list[str]:
     return out
 
 
+_DELETABLE = ("phases.", "mitigation.")  # entries of the open mappings; not schema keys
+
+
+def check_override_forms(overrides: Sequence[str]) -> None:
+    """Refuse what composition would accept silently: ``~`` on the schema, a mitigation twice.
+
+    ``~phases.NAME`` and ``~mitigation.NAME`` delete an entry of an open mapping (``~phases``
+    all of them, to give new ones with ``+phases.NAME={...}``); any other
+    ``~key`` (a key or a config group of the schema, ``~population``) would leave the
+    schema's bare defaults in its place. ``mitigation=[a,a]`` would apply ``a`` once.
+
+    Raises:
+        ConfigError: one line naming the override.
+    """
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except Exception:  # noqa: BLE001 - syntax errors get Hydra's own message in compose
+        return
+    for ov in parsed:
+        key = ov.key_or_group
+        open_mapping = key in ("phases", "mitigation") or key.startswith(_DELETABLE)
+        if ov.is_delete() and not open_mapping and not key.startswith("hydra"):
+            raise ConfigError(
+                f"~{key}: a key or config group of the schema cannot be deleted with ~ "
+                "(set it instead; ~phases.NAME and ~mitigation.NAME delete entries)"
+            )
+        if key == "mitigation" and not ov.is_sweep_override():
+            value = ov.value()
+            names = value if isinstance(value, list) else [value]
+            seen = [n for i, n in enumerate(names) if n in names[:i]]
+            if seen:
+                raise ConfigError(f"mitigation=[...]: {seen[0]} is listed twice")
+
+
 def compose_config(overrides: Sequence[str] = (), source: ConfigSource | None = None) -> DictConfig:
     """Compose the config from the presets with Hydra overrides, as ``python -m sim`` would.
 
@@ -507,7 +577,9 @@ def compose_config(overrides: Sequence[str] = (), source: ConfigSource | None = 
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(source.primary), version_base="1.3"):
-            ovs = [*normalize_overrides(overrides), *source.searchpath()]
+            ovs = normalize_overrides(overrides)
+            check_override_forms(ovs)
+            ovs += source.searchpath()
             return compose(config_name=source.name, overrides=ovs)
     except Exception as exc:  # Hydra raises several unrelated types; all are bad input here.
         raise ConfigError(one_line(exc, source)) from exc

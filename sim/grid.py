@@ -20,6 +20,7 @@ clear error says so). docs/sweeps.md has the details.
 from __future__ import annotations
 
 import itertools
+import math
 import multiprocessing
 import re
 import warnings
@@ -34,12 +35,13 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from sim.config import UNIT, check, to_params
+from sim.config import UNIT, check, parse_limits, to_params
 from sim.engine import Run
 from sim.errors import ConfigError
 from sim.metrics import RATES, phase_counts, phase_values, rates, summarize_metric
 from sim.params import RunParams
-from sim.population import parse_dist
+from sim.population import FLOAT32_MAX, parse_dist
+from sim.resources import check_run
 from sim.results import COMPLETE, config_hash, read_config, read_parquet, write_folder
 from sim.state import TRAIT_NAMES
 
@@ -57,9 +59,19 @@ _CALL = re.compile(r"^\s*(linspace|logspace|range)\s*\((.*)\)\s*$")
 
 def _number(key: str, text: str) -> float:
     try:
-        return float(text)
+        x = float(text)
     except ValueError:
         raise ConfigError(f"{key}: {text.strip()!r} is not a number") from None
+    if not math.isfinite(x):
+        raise ConfigError(f"{key}: {text.strip()!r} is not a finite number")
+    return x
+
+
+def _count(key: str, n: float) -> int:
+    """An axis's number of values, refused past :data:`MAX_POINTS` before any is made."""
+    if n > MAX_POINTS:
+        raise ConfigError(f"{key}: {n:,.0f} values, more than {MAX_POINTS:,} on one axis")
+    return int(n)
 
 
 def _tidy(x: float) -> float:
@@ -100,12 +112,18 @@ def parse_values(key: str, spec: Any) -> tuple[float, ...]:
     if name in ("linspace", "logspace"):
         if len(nums) != 3 or nums[2] < 1 or nums[2] != int(nums[2]):
             raise ConfigError(f"{key}: {name}(a,b,n) needs two numbers and an integer n >= 1")
+        n = _count(key, nums[2])
+        if name == "logspace" and max(nums[0], nums[1]) > math.log10(FLOAT32_MAX):
+            raise ConfigError(
+                f"{key}: logspace up to 10**{max(nums[0], nums[1]):g} is past float32's "
+                f"{FLOAT32_MAX:.3g} (the core computes in float32)"
+            )
         fn = np.linspace if name == "linspace" else np.logspace
-        return tuple(_tidy(v) for v in fn(nums[0], nums[1], int(nums[2])))
+        return tuple(_tidy(v) for v in fn(nums[0], nums[1], n))
     if len(nums) not in (2, 3) or (len(nums) == 3 and nums[2] == 0):
         raise ConfigError(f"{key}: range(start,stop[,step]) needs a non-zero step")
     start, stop, step = (*nums, 1.0) if len(nums) == 2 else nums
-    n = int(np.ceil(round((stop - start) / step, 9)))
+    n = _count(key, np.ceil(round((stop - start) / step, 9)))
     if n < 1:
         raise ConfigError(f"{key}: range({start:g},{stop:g},{step:g}) is empty")
     return tuple(_tidy(start + i * step) for i in range(n))
@@ -302,6 +320,13 @@ def check_grid(cfg: DictConfig, params: RunParams) -> tuple[dict, list[RunParams
         if isinstance(sw[key], bool) or not isinstance(sw[key], int) or sw[key] < 1:
             raise ConfigError(f"sweep.{key}={sw[key]!r} must be an integer >= 1")
     check_stackable(params)
+    points = int(np.prod([len(v) for v in axes.values()]))
+    limits = parse_limits(OmegaConf.to_container(cfg.limits, resolve=True))
+    chunks = -(-points // sw["chunk"])
+    rows = min(sw["chunk"], points) * params.replicates * min(sw["workers"], chunks)
+    check_run(limits, rows, params.n_agents, sum(p.rounds for p in params.phases),
+              what=f"the grid ({points:,} points; {rows:,} rows at a time over the workers)",
+              total_rows=points * params.replicates)  # fmt: skip
     return axes, [point_params(params, p) for p in grid_points(axes)]
 
 

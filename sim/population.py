@@ -28,6 +28,9 @@ from sim.errors import ConfigError
 from sim.rng import Component, generator
 from sim.state import FLAGS, SEEN_ROWS, TRAIT_NAMES, State, Traits
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""The largest value a config number may take: the core computes in float32."""
+
 
 @dataclass(frozen=True)
 class Range:
@@ -39,15 +42,20 @@ class Range:
     hi_open: bool = False
 
     def contains(self, x: float) -> bool:
-        """Whether ``x`` is a finite number inside the interval."""
-        if not isinstance(x, (int, float)) or isinstance(x, bool) or math.isnan(x):
+        """Whether ``x`` is a number inside the interval that float32 holds (the core's dtype).
+
+        ``inf`` and values past :data:`FLOAT32_MAX` are outside every range, bounded or not.
+        """
+        if not isinstance(x, (int, float)) or isinstance(x, bool):
+            return False
+        if not math.isfinite(x) or abs(x) > FLOAT32_MAX:
             return False
         above = x > self.lo if self.lo_open else x >= self.lo
         below = x < self.hi if self.hi_open else x <= self.hi
         return above and below
 
     def __str__(self) -> str:
-        hi = "inf" if math.isinf(self.hi) else f"{self.hi:g}"
+        hi = "inf" if math.isinf(self.hi) else f"{self.hi:g}"  # inf: up to FLOAT32_MAX
         left = "(" if self.lo_open else "["
         right = ")" if self.hi_open or math.isinf(self.hi) else "]"
         return f"{left}{self.lo:g}, {hi}{right}"
@@ -217,9 +225,17 @@ def to_mapping(key: str, spec: Sequence) -> dict:
     return {"dist": kind, **dict(zip(names, args, strict=False))}
 
 
+BETA_SHAPE = Range(1e-3, math.inf)
+"""A beta shape parameter's range: below 1e-3 every draw sits at an end of the range."""
+
+
 def _number(key: str, x, rng: Range | None = None) -> float:
     if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
         raise ConfigError(f"{key}={x!r} must be a finite number")
+    if abs(x) > FLOAT32_MAX:
+        raise ConfigError(
+            f"{key}={x!r} must be at most {FLOAT32_MAX:.3g} in size (the core computes in float32)"
+        )
     if rng is not None and not rng.contains(float(x)):
         raise ConfigError(f"{key}={x!r} is out of range {rng}")
     return float(x)
@@ -273,8 +289,8 @@ def _build(key: str, kind: str, spec: dict, rng: Range) -> Dist:
     if kind == "uniform":
         return Uniform(low, high)
     if kind == "beta":
-        a = _number(f"{key}.a", spec["a"], Range(0.0, math.inf, lo_open=True))
-        b = _number(f"{key}.b", spec["b"], Range(0.0, math.inf, lo_open=True))
+        a = _number(f"{key}.a", spec["a"], BETA_SHAPE)
+        b = _number(f"{key}.b", spec["b"], BETA_SHAPE)
         if math.isinf(high):
             raise ConfigError(f"{key}: dist=beta on an unbounded trait needs a finite high")
         return Beta(a, b, low, high)

@@ -48,7 +48,7 @@ RESULT_FILES = (
 GRID_FILES = ("grid.parquet", "metrics.parquet")
 """The files of a grid folder that a run folder does not have (:mod:`sim.grid`)."""
 COMPLETE = "COMPLETE"
-UNHASHED = ("progress", "sweep", "search")
+UNHASHED = ("progress", "sweep", "search", "limits")
 """Root config keys that do not change a run's results (left out of :func:`config_hash`)."""
 
 
@@ -67,7 +67,7 @@ def config_hash(config: dict[str, Any]) -> str:
     """A short hash of what determines a run's results.
 
     It hashes the resolved config without :data:`UNHASHED` (the progress bar, how a
-    sweep ran it, the search objective).
+    sweep ran it, the search objective, the resource limits).
 
     Two runs with the same hash have the same results; a grid point has the hash of
     the single run with the same values.

@@ -89,7 +89,7 @@ def test_new_phase_from_command_line():
         ("replicates=abc", r"^replicates: .*could not be converted to Integer$"),
         (
             "population.theta={dist:beta,a:-1,b:2}",
-            r"^population\.theta\.a=-1 is out of range \(0, inf\)$",
+            r"^population\.theta\.a=-1 is out of range \[0\.001, inf\)$",
         ),
         ("population.theta={dist:uniform,low:0.8,high:0.2}", r"low=0\.8 must not exceed high=0\.2"),
         ("population.theta={dist:gamma,k:1}", r"^population\.theta\.dist='gamma' must be one of"),
