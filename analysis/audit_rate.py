@@ -31,6 +31,7 @@ from sim.config import compose_config, load_params, to_params
 from sim.errors import ConfigError
 from sim.inspection import inspection_game
 from sim.metrics import RATES
+from sim.outdir import claim
 
 RATE_KEY = "mitigation.random_audits.rate"
 VACUOUS = {"unobserved_defection_rate": "n_unobserved"}
@@ -240,7 +241,7 @@ def cli(argv: list[str]) -> int:
         return int(exit_.code or 0)
     print(res.describe(args.tol))
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
+        claim(args.out)
         record = asdict(res) | {
             "overrides": list(args.overrides),
             "tol": args.tol,

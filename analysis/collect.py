@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from sim.errors import ConfigError
+from sim.outdir import claim
 from sim.results import COMPLETE, UNHASHED, config_hash, first_line, read_config, read_parquet
 
 ID_COLUMNS = ("sweep", "run", "config_hash", "seed", "replicates", "n_agents")
@@ -389,8 +390,22 @@ def _atomic(path: Path, write) -> None:
 
 def write_table(table: pd.DataFrame, prefix: Path) -> tuple[Path, Path]:
     """Write ``<prefix>.parquet`` and ``<prefix>.csv``, each atomically; return both paths."""
-    prefix.parent.mkdir(parents=True, exist_ok=True)
     paths = (prefix.with_name(prefix.name + ".parquet"), prefix.with_name(prefix.name + ".csv"))
+    for path in paths:  # replace only a table of ours, never through a link
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise ConfigError(f"{path}: not a regular file; nothing was written")
+        if path.exists():
+            try:
+                read_table(path)
+            except ConfigError:
+                raise ConfigError(
+                    f"{path}: exists and is not a collected table; nothing was written "
+                    "(choose another --out)"
+                ) from None
+    if prefix.parent.is_symlink():
+        raise ConfigError(f"{prefix.parent}: is a symbolic link; nothing was written")
+    if not prefix.parent.exists():
+        claim(prefix.parent)
     _atomic(paths[0], lambda tmp: table.to_parquet(tmp, index=False))
     _atomic(paths[1], lambda tmp: table.to_csv(tmp, index=False))
     return paths

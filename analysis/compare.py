@@ -36,6 +36,7 @@ from sim.config import load_params
 from sim.errors import ConfigError
 from sim.metrics import METRICS
 from sim.mitigations import MITIGATIONS
+from sim.outdir import claim
 from sim.results import COMPLETE, Results
 
 BASELINE = "baseline"
@@ -184,7 +185,7 @@ def run_designs(spec: Spec, configs: dict, out: Path, progress: bool = True) -> 
 
     from sim.api import execute
 
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim(out)  # not a symlink, not a folder holding files this project did not write
     manifest = out / "compare.json"
     if manifest.exists():
         old = Spec.read(manifest)

@@ -49,6 +49,7 @@ from agents.learners import (
 from analysis.cli_args import parse
 from sim.config import load_params
 from sim.errors import ConfigError
+from sim.outdir import claim
 
 BASE = ("replicates=1", "n_agents=1000", "trainer.eta=0.3", "population.gamma=0.99")
 """The experiment's base, before the user's overrides: 1,000 independent learners (one
@@ -196,11 +197,11 @@ def _claim(out: Path, spec: Spec) -> None:
                 f"{out}: this folder holds a different experiment; choose another --out"
             )
         return
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and any(out.iterdir()) and not out.is_symlink():
         raise ConfigError(
             f"{out}: the folder exists and is not an experiment's; choose another --out"
         )
-    out.mkdir(parents=True, exist_ok=True)
+    claim(out)
     manifest.write_text(spec.to_json())
 
 

@@ -29,6 +29,8 @@ from omegaconf import OmegaConf
 from analysis.cli_args import parse
 from analysis.studies import Study, default_studies, evaluate, load_study
 from sim.errors import ConfigError
+from sim.outdir import check as out_check
+from sim.outdir import claim
 
 FULL_REPLICATES = 32
 """Replicates per run of the full reproduction (independent seeds spawned from ``--seed``)."""
@@ -86,8 +88,10 @@ def prepare(studies: Sequence[Study], size: Sequence[str]) -> dict[tuple[str, st
 
 
 def run_folder(out: Path, study: str, run: str) -> Path:
-    """Where a study's run is saved."""
-    return out / "runs" / study / run
+    """Where a study's run is saved (each name one safe path component)."""
+    from sim.outdir import safe_name
+
+    return out / "runs" / safe_name(study, "study name") / safe_name(run, f"run name of {study}")
 
 
 def ensure_run(run: PlannedRun, folder: Path, simulate: bool) -> str:
@@ -173,6 +177,8 @@ def reproduce(
         The target table and ``(study, run) -> planned run``.
     """
     configs = prepare(studies, size)
+    if simulate:
+        claim(out)  # every run checked: now the folder is written
     total = len(configs)
     for i, ((study, name), run) in enumerate(configs.items(), 1):
         start = time.perf_counter()
@@ -221,8 +227,12 @@ def cli(argv: Sequence[str]) -> int:
         names = [s.name for s in studies]
         if len(set(names)) != len(names):
             raise ConfigError(f"two study files have the same study name: {', '.join(names)}")
+        for s in studies:  # every name is checked before anything is written
+            for r in s.runs:
+                run_folder(args.out, s.name, r)
+        out_check(args.out)  # before anything runs; claimed once every run is checked
         table, configs = reproduce(studies, args.out, _size(args), simulate=not args.report_only)
-        args.out.mkdir(parents=True, exist_ok=True)
+        claim(args.out)
         table.to_parquet(args.out / "targets.parquet", index=False)
         table.to_csv(args.out / "targets.csv", index=False)
         report = args.report or args.out / "report.md"

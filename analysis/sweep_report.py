@@ -31,6 +31,7 @@ from analysis.sweep_figures import (
     response_curves,
 )
 from sim.errors import ConfigError
+from sim.outdir import claim
 from sim.results import read_config
 
 SANDBAG = ("sandbag_accuracy_well", "sandbag_accuracy_poorly", "sandbag_gap", "sandbag_p_value")
@@ -360,11 +361,10 @@ def make_figures(source: Path, args) -> tuple[Path, list[tuple[str, str]]]:
     """Write every figure whose inputs exist and the report; return its path and the skips."""
     table, skipped, base = load(source)
     phase, metric = _check(table, args)
-    out = args.out or base / "figures"
-    out.mkdir(parents=True, exist_ok=True)
     swept = swept_columns(table)
     numeric = numeric_swept(table, swept)
-    ref = reference_run(table, phase, parse_select(args.select))
+    ref = reference_run(table, phase, parse_select(args.select))  # checked before any write
+    out = claim(args.out or base / "figures")
     folder, point = run_folder(ref, None if source.is_dir() else base)
     config = run_config(ref, folder, swept)
     label = f"{run_label(ref, swept)} (run {ref['run']})" if swept else f"run {ref['run']}"

@@ -80,9 +80,11 @@ def run(
     """
     cfg = overrides if isinstance(overrides, DictConfig) else compose_config(list(overrides))
     if output_dir is not None:  # as the CLI: never overwrite another config's complete run
+        from sim.outdir import check
         from sim.results import config_hash
         from sim.sweep import refuse_other
 
+        check(output_dir)  # not a symlink, not a folder holding files this project did not write
         refuse_other(Path(output_dir), config_hash(OmegaConf.to_container(cfg, resolve=True)))
     res = execute(cfg, progress=progress)
     if output_dir is not None:

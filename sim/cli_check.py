@@ -131,6 +131,7 @@ def check_argv(argv: Sequence[str] | CommandLine) -> None:
         combos = variants(overrides)
     except Exception as exc:  # the override grammar's errors
         raise ConfigError(f"bad override syntax: {str(exc).splitlines()[0]}") from exc
+    check_output(cmd)
     for combo in combos:
         cfg, params = load_params(combo, cmd.source)
         search_check(cfg)
@@ -138,3 +139,25 @@ def check_argv(argv: Sequence[str] | CommandLine) -> None:
             from sim.grid import check_grid
 
             check_grid(cfg, params)
+
+
+def check_output(cmd: CommandLine) -> None:
+    """Refuse the run's (or sweep's) folder before Hydra creates anything in it.
+
+    ``hydra.run.dir=configs`` would otherwise have Hydra write ``configs/.hydra/`` and the
+    run its results into the project's own presets (:mod:`sim.outdir`).
+    """
+    from omegaconf import OmegaConf
+
+    from sim.config import compose_config
+    from sim.outdir import check
+
+    multirun = any(f in ("-m", "--multirun") for f in cmd.flags)
+    try:
+        first = variants(list(cmd.overrides))[0]
+        cfg = compose_config(first, cmd.source, hydra=True)
+        folder = OmegaConf.select(cfg, "hydra.sweep.dir" if multirun else "hydra.run.dir")
+    except Exception:  # noqa: BLE001 - the task's checks below report bad overrides
+        return
+    if folder:
+        check(folder, "hydra.sweep.dir" if multirun else "hydra.run.dir")

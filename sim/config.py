@@ -562,12 +562,15 @@ def check_override_forms(overrides: Sequence[str]) -> None:
                 raise ConfigError(f"mitigation=[...]: {seen[0]} is listed twice")
 
 
-def compose_config(overrides: Sequence[str] = (), source: ConfigSource | None = None) -> DictConfig:
+def compose_config(
+    overrides: Sequence[str] = (), source: ConfigSource | None = None, hydra: bool = False
+) -> DictConfig:
     """Compose the config from the presets with Hydra overrides, as ``python -m sim`` would.
 
     Args:
         overrides: Hydra overrides.
         source: The folders to compose from (default: the shipped presets only).
+        hydra: Keep Hydra's own section (``hydra.run.dir`` and the like).
 
     Raises:
         ConfigError: one line, for an unknown key, a wrong type or a missing preset.
@@ -580,7 +583,7 @@ def compose_config(overrides: Sequence[str] = (), source: ConfigSource | None = 
             ovs = normalize_overrides(overrides)
             check_override_forms(ovs)
             ovs += source.searchpath()
-            return compose(config_name=source.name, overrides=ovs)
+            return compose(config_name=source.name, overrides=ovs, return_hydra_config=hydra)
     except Exception as exc:  # Hydra raises several unrelated types; all are bad input here.
         raise ConfigError(one_line(exc, source)) from exc
     finally:

@@ -243,8 +243,9 @@ def write_folder(folder: str | os.PathLike, files: dict[str, Callable[[Path], No
     folder first; then ``COMPLETE`` and every old result file are removed, the new files
     moved in, and ``COMPLETE`` written last (atomically).
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    from sim.outdir import claim
+
+    folder = claim(folder)  # never through a symlink, never into a folder not ours
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
     try:
         for name, write in files.items():

@@ -31,6 +31,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from sim.errors import ConfigError
+from sim.outdir import check as out_check
+from sim.outdir import claim
 from sim.results import COMPLETE, config_hash, read_config
 
 MANIFEST = "sweep.yaml"
@@ -61,7 +63,10 @@ def clear_partial(folder: Path) -> None:
     new run is saved.
     """
     for stale in folder.glob(".staging-*") if folder.exists() else ():
-        shutil.rmtree(stale, ignore_errors=True)
+        if stale.is_symlink() or not stale.is_dir():
+            stale.unlink()  # the link itself: never what it points to
+        else:
+            shutil.rmtree(stale, ignore_errors=True)
     (folder / COMPLETE).unlink(missing_ok=True)
 
 
@@ -103,6 +108,7 @@ def run_job(cfg: DictConfig, out: Path) -> float | None:
     from sim.search import check, objective
 
     check(cfg)  # a bad search.* fails before the run, not after it
+    out_check(out)  # a symlink, or a folder holding files not ours: refused before the run
 
     resolved = _resolved(cfg)
     digest = config_hash(resolved)
@@ -182,7 +188,10 @@ class SweepGuard(Callback):
                 _exit(_refuse(folder, sweep=True))
             print(f"resuming the sweep in {folder}: complete runs are skipped", file=sys.stderr)
         else:
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                claim(folder)
+            except ConfigError as err:
+                _exit(err)
             OmegaConf.save(OmegaConf.create(want), path)
             print(f"sweep folder: {folder} (rerun with hydra.sweep.dir={folder} to resume)",
                   file=sys.stderr)  # fmt: skip

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import gymnasium as gym
 import numpy as np
 
+from sim.envs import checks
 from sim.envs.parallel import TrainingGameParallelEnv, env_params
 from sim.params import RunParams
 
@@ -29,8 +30,12 @@ class TrainingGameEnv(gym.Env):
             ``replicates`` to 1: the environment plays replicate 0 of that run with one
             agent).
         params: validated :class:`sim.params.RunParams` instead of overrides.
-        preference_bins: the bins of ``theta`` in the observation.
+        preference_bins: the bins of ``theta`` in the observation (an integer in
+            ``[1, 2**24]``).
         render_mode: must be None (nothing to render).
+
+    Raises:
+        ConfigError: a bad argument, one line naming it.
 
     Seeding: ``reset(seed=s)`` plays the run of the config with ``seed=s``; ``reset()``
     with no seed uses the config's seed the first time and then draws each new seed from
@@ -62,20 +67,34 @@ class TrainingGameEnv(gym.Env):
         return self.game.arena
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        """Start a new lifetime; returns ``(observation, info)`` (``options`` unused)."""
+        """Start a new lifetime; returns ``(observation, info)`` (``options`` unused).
+
+        Raises:
+            ConfigError: ``seed`` is not None or an integer in ``[0, 2**64)``, or
+                ``options`` not None or a dict (one line; nothing changes).
+        """
+        seed = checks.seed_of(seed)
+        checks.options_of(options)
         if seed is None and self._np_random is None:
             seed = self.params.seed
         super().reset(seed=seed)
-        run_seed = int(seed) if seed is not None else int(self.np_random.integers(2**31))
+        run_seed = seed if seed is not None else int(self.np_random.integers(2**31))
         obs, _ = self.game.reset(seed=run_seed)
         return obs["agent_0"], self._info()
 
     def step(self, action, reason: np.ndarray | None = None):
         """Play one round; returns ``(observation, reward, terminated, truncated, info)``.
 
+        ``action``: 0 (act on its own preference) or 1 (comply), an int or numpy integer.
         ``reason`` (white-box only): the agent's reason code, as for
         :meth:`TrainingGameParallelEnv.step`.
+
+        Raises:
+            ConfigError: a bad action or reason, one line naming it; nothing changes.
+            RuntimeError: the lifetime is over or not started (call :meth:`reset`).
         """
+        if self.game.agents:  # else the game says: call reset()
+            checks.agent_action(action, self.action_space, "action")
         obs, rewards, _, truncations, _ = self.game.step({"agent_0": action}, reason=reason)
         return obs["agent_0"], rewards["agent_0"], False, truncations["agent_0"], self._info()
 

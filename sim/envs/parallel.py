@@ -37,6 +37,7 @@ from pettingzoo import ParallelEnv
 
 from agents.monitors import MONITORS, share
 from sim.config import load_params
+from sim.envs import checks
 from sim.envs.arena import Arena
 from sim.episodes import CONFLICT
 from sim.errors import ConfigError
@@ -74,14 +75,20 @@ def env_params(
     Raises:
         ConfigError: a bad override (one line naming the key), or both sources given.
     """
+    if isinstance(overrides, str):
+        overrides = (overrides,)
+    if not isinstance(overrides, Sequence) or not all(isinstance(o, str) for o in overrides):
+        raise ConfigError(f"overrides={checks.show(overrides)} must be a list of strings")
     if params is not None and len(overrides):
         raise ConfigError("give either overrides or params, not both")
-    if params is None:
-        _, params = load_params(list(overrides))
+    if params is not None and not isinstance(params, RunParams):
+        raise ConfigError(f"params={checks.show(params)} must be a sim.params.RunParams")
+    if params is None:  # one replicate already for the config's checks (its memory)
+        _, params = load_params([*overrides, "replicates=1"])
     if n_agents is not None:
-        if not isinstance(n_agents, int) or isinstance(n_agents, bool) or n_agents < 1:
-            raise ConfigError(f"n_agents={n_agents!r} must be an integer >= 1")
-        params = replace(params, n_agents=n_agents)
+        if not checks.is_int(n_agents) or n_agents < 1:
+            raise ConfigError(f"n_agents={checks.show(n_agents)} must be an integer >= 1")
+        params = replace(params, n_agents=int(n_agents))
     return replace(params, replicates=1)
 
 
@@ -103,8 +110,10 @@ class MonitorPolicy:
     """
 
     def __init__(self, name="ucb", signal="discrepancy", decay=1.0, boost=5.0, explore=0.5):
-        if name not in MONITORS:
-            raise ValueError(f"unknown allocation rule {name!r}; known: {sorted(MONITORS)}")
+        if not isinstance(name, str) or name not in MONITORS:
+            raise ConfigError(
+                f"name={checks.show(name)}: unknown allocation rule; known: {sorted(MONITORS)}"
+            )
         self.name = name
         self.monitor = MONITORS[name](signal, decay, boost, explore)
         self.memory: np.ndarray | None = None
@@ -153,8 +162,14 @@ class TrainingGameParallelEnv(ParallelEnv):
             ``reset()``), e.g. :class:`MonitorPolicy`, played inside the environment
             between rounds.
         preference_bins: the bins of the preference strength ``theta`` in an AI agent's
-            observation.
+            observation (an integer in ``[1, 2**24]``).
         render_mode: must be None (nothing to render).
+        max_memory_gib: the most memory the environment may need, in GiB: a larger
+            ``n_agents`` is refused before anything is allocated (the estimate is
+            :data:`sim.envs.checks.ENV_BYTES_PER_AGENT` bytes per agent).
+
+    Raises:
+        ConfigError: a bad argument, one line naming it (nothing is built).
 
     Attributes:
         arena: the current episode's :class:`~sim.envs.arena.Arena` (white-box: its run's
@@ -173,24 +188,30 @@ class TrainingGameParallelEnv(ParallelEnv):
         trainer="player",
         preference_bins: int = 10,
         render_mode: str | None = None,
+        max_memory_gib: float = 4.0,
     ):
-        self.params = env_params(overrides, params, n_agents)
+        params = env_params(overrides, params, n_agents)
         if render_mode is not None:
-            raise ValueError(f"render_mode={render_mode!r}: this environment renders nothing")
-        self.render_mode = None
+            raise ConfigError(
+                f"render_mode={checks.show(render_mode)}: this environment renders nothing"
+            )
         if isinstance(trainer, str) and trainer not in ("player", "config"):
-            raise ValueError(f"trainer={trainer!r} must be 'player', 'config' or a policy")
+            raise ConfigError(
+                f"trainer={checks.show(trainer)} must be 'player', 'config' or a policy"
+            )
         if not isinstance(trainer, str) and not callable(getattr(trainer, "act", None)):
-            raise ValueError("trainer: a policy needs a method act(trainer_obs) -> weights")
-        if trainer != "config" and self.params.mitigations.dynamic_monitoring is not None:
+            raise ConfigError("trainer: a policy needs a method act(trainer_obs) -> weights")
+        if trainer != "config" and params.mitigations.dynamic_monitoring is not None:
             raise ConfigError(
                 "mitigation dynamic_monitoring allocates the budget itself: use trainer='config'"
             )
-        if int(preference_bins) < 1:
-            raise ValueError(f"preference_bins={preference_bins!r} must be >= 1")
+        bins = checks.bins_of(preference_bins)
+        n = params.n_agents
+        checks.check_memory(n, checks.max_memory_of(max_memory_gib), checks.ENV_BYTES_PER_AGENT)
+        self.params = params
+        self.render_mode = None
         self.trainer = trainer
-        self.bins = int(preference_bins)
-        n = self.params.n_agents
+        self.bins = bins
         self.ai_agents = [f"agent_{i}" for i in range(n)]
         self.possible_agents = ([TRAINER] if trainer == "player" else []) + self.ai_agents
         self.agents: list[str] = []
@@ -239,20 +260,26 @@ class TrainingGameParallelEnv(ParallelEnv):
         if seed is None and self._np_random is None:
             seed = self.params.seed
         if seed is not None:
-            self._np_random, _ = seeding.np_random(int(seed))
-            return int(seed)
+            self._np_random, _ = seeding.np_random(seed)
+            return seed
         return int(self._np_random.integers(2**31))
 
     def reset(self, seed: int | None = None, options: dict | None = None):
         """Start a new run (a lifetime): sample the population and draw the first round.
 
         Args:
-            seed: the run's seed (replaces the config's ``seed``); see :meth:`_run_seed`.
-            options: not used.
+            seed: the run's seed (replaces the config's ``seed``), an integer in
+                ``[0, 2**64)`` or None; see :meth:`_run_seed`.
+            options: not used (None or a dict).
 
         Returns:
             ``(observations, infos)`` of the live agents.
+
+        Raises:
+            ConfigError: a bad seed or options (one line; nothing changes).
         """
+        seed = checks.seed_of(seed)
+        checks.options_of(options)
         params = replace(self.params, seed=self._run_seed(seed))
         self.arena = Arena(params)
         self.outcome = None
@@ -282,11 +309,7 @@ class TrainingGameParallelEnv(ParallelEnv):
         """Draw the next round, allocated by ``weights`` (None: the config's allocation)."""
         rates = None
         if weights is not None:
-            w = np.asarray(weights, dtype=np.float32).reshape(-1)
-            if w.shape != (self.params.n_agents,) or not np.isfinite(w).all():
-                raise ValueError(
-                    f"trainer action: {self.params.n_agents} finite weights expected, got {w!r}"
-                )
+            w = checks.trainer_weights(weights, self.params.n_agents, "the trainer policy's act()")
             rho = float(self.arena.run.prepare().params.rho)
             rates = share(np.maximum(w, np.float32(0.0))[None, :], rho)
         self.arena.observe(rates)
@@ -318,8 +341,9 @@ class TrainingGameParallelEnv(ParallelEnv):
         """Play one round with every live agent's action.
 
         Args:
-            actions: ``{agent: action}`` for every live agent (the trainer's may be left
-                out: uniform weights).
+            actions: ``{agent: action}`` for every live AI agent (an int or numpy integer,
+                0 or 1) and optionally the trainer (``N`` finite weights, shape ``(N,)``;
+                left out: uniform weights). No other key.
             reason: white-box only: the AI agents' reason codes (int8 ``(N,)``,
                 :class:`agents.base.Reason`), for a policy that acts as a decision rule
                 would and knows why (see :class:`agents.external.ExternalRule`).
@@ -327,31 +351,32 @@ class TrainingGameParallelEnv(ParallelEnv):
         Returns:
             ``(observations, rewards, terminations, truncations, infos)``; after the last
             round every agent is truncated and :attr:`agents` is empty.
+
+        Raises:
+            ConfigError: a bad action or reason, one line naming it. The whole joint action
+                is checked before the round is played: a refused step changes nothing.
+            RuntimeError: the episode is over or not started.
         """
         if not self.agents:
             raise RuntimeError("the episode is over (or not started): call reset()")
         arena, n = self.arena, self.params.n_agents
-        missing = [a for a in self.ai_agents if a not in actions]
-        if missing:
-            raise KeyError(f"no action for {missing[0]} (every AI agent acts every round)")
-        act = np.array([int(np.asarray(actions[a]).item()) for a in self.ai_agents])
-        if ((act != 0) & (act != 1)).any():
-            raise ValueError(f"AI agents' actions must be 0 or 1, got {act.tolist()}")
+        trainer = TRAINER if self.trainer == "player" else None
+        act, weights = checks.joint_action(
+            actions, self.agents, self.ai_agents, self._act_spaces, trainer
+        )
+        reason = checks.reason_codes(reason, n)
         comply = (act == ACT_COMPLY)[None, :]
         covert = ~comply if self.extended else None
-        if reason is not None:
-            reason = np.asarray(reason, dtype=np.int8).reshape(1, n)
         outcome, reward = arena.step(comply, covert=covert, reason=reason)
         self.outcome = outcome
-        self._last = act.astype(np.int64)
+        self._last = act
         theta = arena.run.state.theta[0]
         modified = theta != self._theta
         self._theta = theta.copy()
         self._trainer_obs = self._trainer_view(outcome)
-        weights = None
         if not arena.done:
             if self.trainer == "player":
-                weights = actions.get(TRAINER, np.ones(n, dtype=np.float32))
+                weights = np.ones(n, dtype=np.float32) if weights is None else weights
             else:
                 weights = self._embedded_weights()
             self._draw_round(weights)
