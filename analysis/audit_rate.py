@@ -31,7 +31,7 @@ from sim.config import compose_config, load_params, to_params
 from sim.errors import ConfigError
 from sim.inspection import inspection_game
 from sim.metrics import RATES
-from sim.outdir import claim
+from sim.outdir import check, claim
 
 RATE_KEY = "mitigation.random_audits.rate"
 VACUOUS = {"unobserved_defection_rate": "n_unobserved"}
@@ -92,6 +92,10 @@ class AuditRate:
         )
 
 
+MAX_STEPS = 30
+"""The most bisection steps of a search (``--tol`` at least ``(hi - lo) / 2**30``)."""
+
+
 def cheapest_audit_rate(
     overrides: Sequence[str],
     target: float = 0.01,
@@ -130,6 +134,12 @@ def cheapest_audit_rate(
         raise ConfigError(f"target={target!r} must be in (0, 1)")
     if not (0 <= lo < hi <= 1 and 0 < tol < math.inf):
         raise ConfigError(f"need 0 <= lo < hi <= 1 and tol > 0 (lo={lo}, hi={hi}, tol={tol})")
+    steps = math.ceil(math.log2((hi - lo) / tol)) if tol < hi - lo else 0
+    if steps > MAX_STEPS:
+        raise ConfigError(
+            f"--tol={tol:g} needs {steps} bisection steps (a simulation each), more than "
+            f"{MAX_STEPS}; use --tol >= {(hi - lo) / 2**MAX_STEPS:.2g}"
+        )
     if budget is not None and not budget >= 0:
         raise ConfigError(f"budget={budget!r} must be >= 0")
     cfg = compose_config(list(overrides))
@@ -230,6 +240,8 @@ def cli(argv: list[str]) -> int:
     """Run the command; returns the exit code (2 on bad input, with a one-line error)."""
     try:
         args = parse(parser(), argv)
+        if args.out is not None:
+            check(args.out)  # before the search: nothing is written to a folder not ours
         res = cheapest_audit_rate(
             args.overrides, target=args.target, metric=args.metric, phase=args.phase,
             budget=args.budget, lo=args.lo, hi=args.hi, tol=args.tol,
@@ -241,7 +253,11 @@ def cli(argv: list[str]) -> int:
         return int(exit_.code or 0)
     print(res.describe(args.tol))
     if args.out is not None:
-        claim(args.out)
+        try:
+            claim(args.out)
+        except ConfigError as err:  # changed under us since the check
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         record = asdict(res) | {
             "overrides": list(args.overrides),
             "tol": args.tol,

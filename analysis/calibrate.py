@@ -36,6 +36,7 @@ from sim.grid import GRID_KEYS, parse_values
 from sim.metrics import RATES
 from sim.population import TRAIT_RANGES
 from sim.results import first_line
+from sim.safe_yaml import check_size
 
 SPEC_KEYS = ("base", "parameters", "targets")
 TARGET_KEYS = ("phase", "metric", "value", "n", "sd")
@@ -310,14 +311,19 @@ def read_targets_csv(path: Path) -> tuple[Target, ...]:
         ConfigError: one line naming the file, or the row and column that is bad.
     """
     try:
-        with path.open(newline="") as fh:
+        with path.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
-    except OSError as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {exc.start})") from exc
+    except (OSError, csv.Error) as exc:
         raise ConfigError(f"{path}: cannot read the targets ({first_line(exc)})") from exc
     if not rows:
         raise ConfigError(f"{path}: no targets (a header phase,metric,value,n,sd and rows)")
     return tuple(_target(f"{path}: row {i + 2}", r) for i, r in enumerate(rows))
 
+
+MAX_REFINE = 10
+"""The most rounds of ``--refine`` (each one re-evaluates every candidate)."""
 
 _CALL = re.compile(r"(?<!['\"])\b(?:linspace|logspace|range)\([^)]*\)")
 
@@ -325,8 +331,11 @@ _CALL = re.compile(r"(?<!['\"])\b(?:linspace|logspace|range)\([^)]*\)")
 def _read_yaml(path: Path) -> dict[str, Any]:
     """The spec as plain containers; ``linspace(..)`` calls are quoted first (flow mappings)."""
     try:
-        text = _CALL.sub(lambda m: f'"{m.group(0)}"', path.read_text())
+        text = _CALL.sub(lambda m: f'"{m.group(0)}"', path.read_text(encoding="utf-8"))
+        check_size(text, str(path))
         raw = OmegaConf.to_container(OmegaConf.create(text), resolve=False)
+    except ConfigError:
+        raise
     except Exception as exc:  # OSError, YAML and OmegaConf errors: all unreadable input
         raise ConfigError(f"{path}: unreadable ({first_line(exc)})") from exc
     if not isinstance(raw, dict):
@@ -457,6 +466,8 @@ def calibrate(
     for name, x, lo in (("--workers", workers, 1), ("--chunk", chunk, 1), ("--refine", refine, 0)):
         if x < lo:
             raise ConfigError(f"{name}={x} must be >= {lo}")
+    if refine > MAX_REFINE:
+        raise ConfigError(f"--refine={refine}: at most {MAX_REFINE} rounds of refinement")
     check_out(out, spec)
     prepared = prepare(spec)
     evaluation = evaluate(prepared, workers=workers, chunk=chunk, progress=progress)

@@ -27,16 +27,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from omegaconf import OmegaConf
 from scipy.special import chdtrc, chdtri, xlogy
 from tqdm.auto import tqdm
 
 from analysis.calibrate import Axis, Spec, Target, tidy
-from sim.config import compose_config, to_params
+from sim.config import compose_config, parse_limits, to_params
 from sim.engine import Run, simulate
 from sim.errors import ConfigError
 from sim.grid import check_stackable, point_params
 from sim.metrics import phase_slices, rates
 from sim.params import RunParams
+from sim.resources import check_run
 
 EPS = 1e-9
 """The simulated rate is clipped to ``[EPS, 1 − EPS]`` in a binomial deviance."""
@@ -79,7 +81,11 @@ def prepare(spec: Spec) -> Prepared:
     size = int(np.prod(spec.shape))
     if size > MAX_CANDIDATES:
         raise ConfigError(f"parameters: {size:,} candidates, more than {MAX_CANDIDATES:,}")
-    base = to_params(compose_config([*spec.base, "progress=false"]))
+    cfg = compose_config([*spec.base, "progress=false"])
+    base = to_params(cfg)
+    check_run(parse_limits(OmegaConf.to_container(cfg.limits)), base.replicates, base.n_agents,
+              sum(p.rounds for p in base.phases), what=f"the calibration ({size:,} candidates)",
+              total_rows=size * base.replicates)  # fmt: skip
     phases = [p.name for p in base.phases]
     targets = []
     for i, t in enumerate(spec.targets):

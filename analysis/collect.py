@@ -388,8 +388,12 @@ def _atomic(path: Path, write) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def write_table(table: pd.DataFrame, prefix: Path) -> tuple[Path, Path]:
-    """Write ``<prefix>.parquet`` and ``<prefix>.csv``, each atomically; return both paths."""
+def check_table_out(prefix: Path) -> tuple[Path, Path]:
+    """Check that ``<prefix>.parquet`` and ``<prefix>.csv`` may be written; both paths.
+
+    Raises:
+        ConfigError: one line naming the file or folder that is not ours to replace.
+    """
     paths = (prefix.with_name(prefix.name + ".parquet"), prefix.with_name(prefix.name + ".csv"))
     for path in paths:  # replace only a table of ours, never through a link
         if path.is_symlink() or (path.exists() and not path.is_file()):
@@ -404,6 +408,14 @@ def write_table(table: pd.DataFrame, prefix: Path) -> tuple[Path, Path]:
                 ) from None
     if prefix.parent.is_symlink():
         raise ConfigError(f"{prefix.parent}: is a symbolic link; nothing was written")
+    if prefix.parent.exists() and not prefix.parent.is_dir():
+        raise ConfigError(f"{prefix.parent}: is a file, not a folder; nothing was written")
+    return paths
+
+
+def write_table(table: pd.DataFrame, prefix: Path) -> tuple[Path, Path]:
+    """Write ``<prefix>.parquet`` and ``<prefix>.csv``, each atomically; return both paths."""
+    paths = check_table_out(prefix)
     if not prefix.parent.exists():
         claim(prefix.parent)
     _atomic(paths[0], lambda tmp: table.to_parquet(tmp, index=False))
@@ -457,6 +469,7 @@ def cli(argv: list[str]) -> int:
     prefix = prefix.with_suffix("") if prefix.suffix in (".parquet", ".csv") else prefix
     outputs = (prefix.with_name(prefix.name + ".parquet"), prefix.with_name(prefix.name + ".csv"))
     try:
+        check_table_out(prefix)  # before reading anything
         table, skipped = collect(args.dirs, exclude=outputs)
         for s in skipped:
             print(f"skipped: {s}", file=sys.stderr)

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sim import safe_yaml
 from sim.errors import ConfigError
 from sim.metrics import METRICS, P_VALUES, summarize
 
@@ -178,7 +179,7 @@ def load_study(path: str | Path) -> Study:
     """
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = safe_yaml.load(path.read_text(encoding="utf-8"), str(path))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     except yaml.YAMLError as exc:

@@ -25,7 +25,7 @@ from sim.config import load_params
 from sim.engine import Run
 from sim.errors import ConfigError
 from sim.metrics import RATES, rates, rounds_table
-from sim.params import PhaseSpec, RunParams, phase_of_round
+from sim.params import PhaseSpec, phase_of_round
 
 COUNTS = (
     "n_cue_observed",
@@ -123,6 +123,8 @@ class SimModel(mesa.Model):
             raise ConfigError(f"seed={seed!r} must be an integer >= 0")
         limit = _max_memory(max_memory_gib)
         strings = to_overrides(scenario, n_agents, overrides, params)
+        if n_agents is not None:  # before the config's own size checks see it
+            _check_memory(int(n_agents), 0, False, limit)
         super().__init__(seed=seed, rng=rng)
         if seed is None:
             seed = int(self.rng.integers(SEED_BOUND))
@@ -130,7 +132,8 @@ class SimModel(mesa.Model):
             cfg, run_params = load_params([*strings, "replicates=1", f"seed={seed}"])
         except ConfigError as err:
             raise ConfigError(name_keyword(str(err), params)) from err
-        _check_memory(run_params, bool(cfg.trace), limit)
+        rounds = sum(p.rounds for p in run_params.phases)
+        _check_memory(run_params.n_agents, rounds, bool(cfg.trace), limit)
         self.seed: int = seed
         self.config = cfg
         self.run = Run(run_params, trace=bool(cfg.trace))
@@ -225,15 +228,18 @@ def _max_memory(value: Any) -> float:
     return float(value)
 
 
-def _check_memory(params: RunParams, trace: bool, limit_gib: float) -> None:
+def _gib(n_bytes: float) -> str:
+    x = n_bytes / GIB
+    return f"{x:,.0f} GiB" if x >= 100 else f"{x:.3g} GiB"
+
+
+def _check_memory(n: int, rounds: int, trace: bool, limit_gib: float) -> None:
     """Refuse a model whose estimated memory exceeds ``limit_gib``, before allocating."""
-    n = params.n_agents
-    rounds = sum(p.rounds for p in params.phases)
     need = MESA_BYTES_PER_AGENT * n + (TRACE_BYTES_PER_DECISION * n * rounds if trace else 0)
     if need > limit_gib * GIB:
         what = f"n_agents={n}" + (f" with trace=true over {rounds} rounds" if trace else "")
         raise ConfigError(
-            f"{what}: needs about {need / GIB:.3g} GiB, more than the {limit_gib:g} GiB "
+            f"{what}: needs about {_gib(need)}, more than the {limit_gib:g} GiB "
             "limit (raise it with max_memory_gib=...)"
         )
 

@@ -77,12 +77,18 @@ def max_memory_of(value) -> float:
     return value
 
 
+def gib(n_bytes: float) -> str:
+    """``n_bytes`` in GiB for a message: ``1,907 GiB``, ``4.5 GiB``, ``0.00191 GiB``."""
+    x = n_bytes / GIB
+    return f"{x:,.0f} GiB" if x >= 100 else f"{x:.3g} GiB"
+
+
 def check_memory(n_agents: int, max_memory_gib: float, bytes_per_agent: int) -> None:
     """Refuse ``n_agents`` whose estimated memory exceeds ``max_memory_gib``, before allocating."""
     need = n_agents * bytes_per_agent
     if need > max_memory_gib * GIB:
         raise ConfigError(
-            f"n_agents={n_agents}: needs about {need / GIB:.3g} GiB, more than the "
+            f"n_agents={n_agents}: needs about {gib(need)}, more than the "
             f"{max_memory_gib:g} GiB limit (raise it with max_memory_gib=...)"
         )
 
@@ -166,10 +172,10 @@ def joint_action(
     live = set(agents)
     unknown = [a for a in actions if not (isinstance(a, str) and a in live)]
     if unknown:
-        raise ConfigError(
-            f"actions: unknown agent {show(unknown[0])} (the live agents are "
-            f"{show(agents[:3] + (['...'] if len(agents) > 3 else []), 200)})"
+        names = (
+            ", ".join(agents) if len(agents) <= 4 else f"{agents[0]}, {agents[1]} ... {agents[-1]}"
         )
+        raise ConfigError(f"actions: unknown agent {show(unknown[0])} (the live agents: {names})")
     missing = [a for a in ai_agents if a not in actions]
     if missing:
         raise ConfigError(f"actions: no action for {missing[0]} (every AI agent acts every round)")

@@ -83,12 +83,15 @@ def env_params(
         raise ConfigError("give either overrides or params, not both")
     if params is not None and not isinstance(params, RunParams):
         raise ConfigError(f"params={checks.show(params)} must be a sim.params.RunParams")
-    if params is None:  # one replicate already for the config's checks (its memory)
-        _, params = load_params([*overrides, "replicates=1"])
     if n_agents is not None:
         if not checks.is_int(n_agents) or n_agents < 1:
             raise ConfigError(f"n_agents={checks.show(n_agents)} must be an integer >= 1")
-        params = replace(params, n_agents=int(n_agents))
+        n_agents = int(n_agents)
+    if params is None:  # the environment's size already, for the config's own size checks
+        size = ["replicates=1"] + ([] if n_agents is None else [f"n_agents={n_agents}"])
+        _, params = load_params([*overrides, *size])
+    if n_agents is not None:
+        params = replace(params, n_agents=n_agents)
     return replace(params, replicates=1)
 
 
@@ -190,6 +193,9 @@ class TrainingGameParallelEnv(ParallelEnv):
         render_mode: str | None = None,
         max_memory_gib: float = 4.0,
     ):
+        limit = checks.max_memory_of(max_memory_gib)
+        if checks.is_int(n_agents):  # before the config's own size checks see it
+            checks.check_memory(int(n_agents), limit, checks.ENV_BYTES_PER_AGENT)
         params = env_params(overrides, params, n_agents)
         if render_mode is not None:
             raise ConfigError(
@@ -207,7 +213,7 @@ class TrainingGameParallelEnv(ParallelEnv):
             )
         bins = checks.bins_of(preference_bins)
         n = params.n_agents
-        checks.check_memory(n, checks.max_memory_of(max_memory_gib), checks.ENV_BYTES_PER_AGENT)
+        checks.check_memory(n, limit, checks.ENV_BYTES_PER_AGENT)
         self.params = params
         self.render_mode = None
         self.trainer = trainer

@@ -9,6 +9,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 _START = multiprocessing.get_start_method(allow_none=True)
 import mesa  # noqa: E402  (sets the start method to "spawn" for the process)
@@ -194,3 +196,100 @@ def test_the_core_does_not_import_mesa():
         "assert multiprocessing.get_start_method(allow_none=True) is None\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# -- keyword arguments are taken literally ------------------------------------------------
+
+TINY = {"n_agents": 5, "seed": 0, **SHORT["alignment_faking"]}
+LITERAL_NAMES = [
+    "x',trainer.rho=0.9,name='y",
+    "x\\',trainer.rho=0.9,name=\\'y",
+    "x\\\\',trainer.rho=0.9,name='y",
+    "a\\",
+    "it's",
+    "a b,c=d",
+    "",
+]
+
+
+@pytest.mark.parametrize("name", LITERAL_NAMES, ids=repr)
+def test_a_keyword_string_is_taken_literally_and_never_sets_another_key(name):
+    rho = SimModel(**TINY).params.trainer.rho
+    model = SimModel(name=name, **TINY)
+    assert model.config.name == name
+    assert model.params.trainer.rho == rho == 0.5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"name": "${trainer.rho}"}, "interpolation"),
+        ({"name": "???"}, "missing-value marker"),
+        ({"name": object()}, "a keyword value must be"),
+        ({"population__theta": {"dist": "beta", "a,b": 1}}, "mapping key 'a,b'"),
+        ({"trainer.rho": 0.9}, "not a config key as a keyword argument"),
+        ({"+trainer__rho": 0.9}, "not a config key as a keyword argument"),
+        ({"trainer__rho@_global_": 0.9}, "not a config key as a keyword argument"),
+        ({"name=x trainer__rho": 0.9}, "not a config key as a keyword argument"),
+        ({"scenario": "alignment_faking,trainer.rho=0.9"}, "scenario="),
+        ({"n_agents": 2.5}, "n_agents=2.5 must be an integer"),
+        ({"overrides": [3]}, "overrides="),
+    ],
+    ids=lambda v: None if isinstance(v, dict) else v,
+)
+def test_a_keyword_that_cannot_be_taken_literally_is_refused(kwargs, match):
+    with pytest.raises(ConfigError, match=match) as err:
+        SimModel(**{**TINY, **kwargs})
+    assert "\n" not in str(err.value)
+
+
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.from_regex(r"[a-z_][a-z0-9_]{0,5}", fullmatch=True), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_VALUES)
+def test_keyword_overrides_parse_back_to_exactly_the_value(value):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from sim.abm.keywords import keyword_overrides
+
+    try:
+        (text,) = keyword_overrides({"trainer__name": value})
+    except ConfigError as err:  # only what OmegaConf would not take literally
+        assert "${" in str(value) or "???" in str(value)
+        assert "\n" not in str(err)
+        return
+    (parsed,) = OverridesParser.create().parse_overrides([text])
+    assert parsed.key_or_group == "trainer.name"
+    assert repr(parsed.value()) == repr(value)
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+
+def test_too_many_agents_are_refused_before_allocating():
+    with pytest.raises(ConfigError, match=r"needs about [\d.,e+]+ GiB") as err:
+        SimModel(n_agents=10**9, seed=0)
+    assert str(err.value) == (
+        "n_agents=1000000000: needs about 954 GiB, more than the 4 GiB limit "
+        "(raise it with max_memory_gib=...)"
+    )
+    with pytest.raises(ConfigError, match="n_agents=1000: needs about 0.000954 GiB, more than "
+                       r"the 0.0005 GiB limit \(raise it with max_memory_gib=...\)"):  # fmt: skip
+        SimModel(n_agents=1000, seed=0, max_memory_gib=0.0005)
+    SimModel(n_agents=1000, seed=0, max_memory_gib=0.005, **SHORT["alignment_faking"])
+    with pytest.raises(ConfigError, match="n_agents=1000 with trace=true over 240 rounds"):
+        SimModel(n_agents=1000, seed=0, max_memory_gib=0.005, trace=True)
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("inf"), float("nan"), "4", True, None])
+def test_max_memory_gib_must_be_a_positive_number(bad):
+    with pytest.raises(ConfigError, match="max_memory_gib="):
+        SimModel(n_agents=5, seed=0, max_memory_gib=bad)
