@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, RangeSweep
 
 from sim.config import load_params
 from sim.config_source import ConfigSource
@@ -97,9 +99,47 @@ def split_argv(argv: Sequence[str]) -> tuple[list[str], bool]:
     return cmd.task_overrides(), cmd.runs
 
 
+MAX_JOBS = 100_000
+"""The most jobs one multirun may launch (the product of its swept values' counts)."""
+
+
+def _sweep_size(key: str, value) -> int | None:
+    """How many values a sweep gives, counted without making them (None: not enumerated).
+
+    Raises:
+        ConfigError: a ``range`` with a bound or step that is not finite, or a zero step.
+    """
+    if isinstance(value, RangeSweep):
+        bounds = (value.start, value.stop, value.step)
+        if not all(isinstance(b, int | float) and math.isfinite(b) for b in bounds):
+            raise ConfigError(f"{key}=range{bounds}: bounds and step must be finite numbers")
+        if value.step == 0:
+            raise ConfigError(f"{key}=range{bounds}: the step must not be 0")
+        return max(0, math.ceil((value.stop - value.start) / value.step))
+    if isinstance(value, ChoiceSweep):
+        return len(value.list)
+    return None
+
+
 def variants(overrides: list[str]) -> list[list[str]]:
-    """Override lists that cover every swept value once (others at their first value)."""
+    """Override lists that cover every swept value once (others at their first value).
+
+    Raises:
+        ConfigError: the sweep would launch more than :data:`MAX_JOBS` jobs, counted
+            before any value is made (``range(0,1,1e-12)`` is refused, not enumerated).
+    """
     parsed = OverridesParser.create().parse_overrides(overrides)
+    jobs = 1
+    for ov in parsed:
+        if ov.is_sweep_override():
+            key = ov.get_key_element()
+            size = _sweep_size(key, ov.value())
+            jobs *= size if size is not None else 1
+            if jobs > MAX_JOBS:
+                raise ConfigError(
+                    f"{key}: the multirun would launch {jobs:,.0f} jobs or more, more than "
+                    f"{MAX_JOBS:,}; for a large grid use sweep.grid (docs/sweeps.md)"
+                )
     choices = []
     for ov in parsed:
         if ov.is_sweep_override():
@@ -129,6 +169,8 @@ def check_argv(argv: Sequence[str] | CommandLine) -> None:
     overrides = cmd.task_overrides()
     try:
         combos = variants(overrides)
+    except ConfigError:
+        raise
     except Exception as exc:  # the override grammar's errors
         raise ConfigError(f"bad override syntax: {str(exc).splitlines()[0]}") from exc
     check_output(cmd)
@@ -149,15 +191,21 @@ def check_output(cmd: CommandLine) -> None:
     """
     from omegaconf import OmegaConf
 
-    from sim.config import compose_config
+    from sim.config import compose_config, one_line
     from sim.outdir import check
 
     multirun = any(f in ("-m", "--multirun") for f in cmd.flags)
     try:
         first = variants(list(cmd.overrides))[0]
-        cfg = compose_config(first, cmd.source, hydra=True)
-        folder = OmegaConf.select(cfg, "hydra.sweep.dir" if multirun else "hydra.run.dir")
-    except Exception:  # noqa: BLE001 - the task's checks below report bad overrides
-        return
+    except ConfigError:
+        raise
+    except Exception as exc:  # the override grammar's errors, in Hydra's own overrides
+        raise ConfigError(f"bad override syntax: {str(exc).splitlines()[0]}") from exc
+    cfg = compose_config(first, cmd.source, hydra=True)  # Hydra's own keys too (+hydra.x)
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    try:
+        folder = OmegaConf.select(cfg, key)
+    except Exception as exc:  # noqa: BLE001 - e.g. name=??? in the folder's interpolation
+        raise ConfigError(one_line(exc, cmd.source)) from exc
     if folder:
         check(folder, "hydra.sweep.dir" if multirun else "hydra.run.dir")

@@ -28,6 +28,7 @@ from agents.registry import RULES, TRAINERS
 from sim.config_source import CONFIG_DIR, CONFIG_NAME, ConfigSource  # noqa: F401 - re-exported
 from sim.errors import ConfigError
 from sim.mitigations import parse_mitigations
+from sim.outdir import safe_name
 from sim.params import (
     EPISODE_TYPES,
     SELECTION_TRAITS,
@@ -397,7 +398,7 @@ def to_params(cfg: DictConfig) -> RunParams:
             "allocate the budget: choose one"
         )
     return RunParams(
-        name=str(c["name"]),
+        name=safe_name(c["name"], "name"),  # a folder of outputs/: one safe component
         seed=_int("seed", c["seed"], 0),
         replicates=_int("replicates", c["replicates"], 1),
         n_agents=_int("n_agents", c["n_agents"], 1),
@@ -454,7 +455,8 @@ def hydra_text(value: Any) -> str:
     """A Python value in Hydra's override grammar (numpy scalars and arrays included).
 
     Mappings and lists recursively, ``null``, ``true``/``false``, floats by ``repr``, and
-    strings quoted unless they are plain words.
+    strings quoted unless they are plain words, with ``${`` escaped so that the value
+    reaches the config literally, never as an interpolation.
     """
     if isinstance(value, np.ndarray | np.generic):
         value = value.tolist()
@@ -469,7 +471,21 @@ def hydra_text(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     text = str(value)
-    return text if _PLAIN.match(text) else "'" + text.replace("'", "\\'") + "'"
+    if _PLAIN.match(text):
+        return text
+    # OmegaConf: ``${`` would interpolate; escape it (and double the backslashes before it)
+    return quote(re.sub(r"(\\*)\$\{", lambda m: m[1] * 2 + "\\${", text))
+
+
+def quote(text: str) -> str:
+    """``text`` as a quoted Hydra string that parses back to exactly ``text``.
+
+    Each quote is escaped and the backslashes before a quote, or before the closing
+    quote, are doubled, so that no value can end its own override and start another.
+    """
+    body = re.sub(r"(\\*)'", lambda m: m[1] * 2 + "\\'", text)
+    body = re.sub(r"(\\+)$", lambda m: m[1] * 2, body)
+    return f"'{body}'"
 
 
 def _as_list_form(value):

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
+from sim.config import quote
 from sim.errors import ConfigError
 
 RESERVED = ("replicates", "seed")
@@ -40,13 +41,6 @@ _SCENARIO = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 def _show(value: Any, width: int = 60) -> str:
     text = " ".join(repr(value).split())
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def quote(text: str) -> str:
-    """``text`` as a quoted Hydra string that parses back to exactly ``text``."""
-    body = re.sub(r"(\\*)'", lambda m: m[1] * 2 + "\\'", text)
-    body = re.sub(r"(\\+)$", lambda m: m[1] * 2, body)
-    return f"'{body}'"
 
 
 def _plain(value: Any) -> Any:

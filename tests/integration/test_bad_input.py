@@ -102,6 +102,9 @@ CLI = {
         ["-m", "seed=1,2", "hydra.sweep.dir=configs"],
         "configs: holds files",
     ),  # fmt: skip
+    "run name escaping outputs/": (["name=../../elsewhere"], "not a safe folder name"),
+    "run name missing": (["name=???"], "Missing mandatory value: name"),
+    "appending to a Hydra key": (["+hydra.run.dir=x"], "hydra.run.dir"),
     "pickled rerun": (["--experimental-rerun", "x.pickle"], "--experimental-rerun"),
     # keys the schema does not have, or deleted schema keys
     "+ under population": (["+population.zzz=1"], "unknown config key 'population.zzz'"),
@@ -142,6 +145,8 @@ CLI = {
         ],
         "limits.agent_rounds",
     ),  # fmt: skip
+    "multirun range 1e12 jobs": (["-m", "trainer.rho=range(0,1,1e-12)"], "1,000,000,000,000 jobs"),
+    "multirun range to inf": (["-m", "seed=range(0,1e400)"], "must be finite numbers"),
     "grid with nan": (["sweep.grid={trainer.rho:linspace(0,nan,3)}"], "not a finite number"),
     "logspace past float32": (["sweep.grid={population.nu:logspace(0,400,3)}"], "float32"),
     # interpolation errors

@@ -214,10 +214,16 @@ LITERAL_NAMES = [
 
 @pytest.mark.parametrize("name", LITERAL_NAMES, ids=repr)
 def test_a_keyword_string_is_taken_literally_and_never_sets_another_key(name):
-    rho = SimModel(**TINY).params.trainer.rho
-    model = SimModel(name=name, **TINY)
-    assert model.config.name == name
-    assert model.params.trainer.rho == rho == 0.5
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from sim.abm.keywords import keyword_overrides
+
+    overrides = keyword_overrides({"name": name})
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    assert [(p.key_or_group, p.value()) for p in parsed] == [("name", name)]
+    # none of these is a safe folder name (name is a folder of outputs/): refused whole
+    with pytest.raises(ConfigError, match="not a safe folder name"):
+        SimModel(name=name, **TINY)
 
 
 @pytest.mark.parametrize(
