@@ -1,6 +1,6 @@
 """What a population of learners has learned: greedy evaluations and the learning curve.
 
-Used by :func:`agents.learners.train` and the experiment of :mod:`analysis.learn`.
+Used by :func:`sim.envs.learning.train` and the experiment of :mod:`analysis.learn`.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from omegaconf import OmegaConf
 from scipy.special import chdtrc, chdtri, xlogy
 from tqdm.auto import tqdm
 
-from analysis.calibrate import Axis, Spec, Target, tidy
+from analysis.calibrate_spec import Axis, Spec, Target, tidy
 from sim.config import compose_config, parse_limits, to_params
 from sim.engine import Run, simulate
 from sim.errors import ConfigError

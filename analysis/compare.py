@@ -32,41 +32,22 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtrit
 
+from analysis.compare_terms import (  # the terms of the comparison, one place
+    ABSENT,
+    BASELINE,
+    BEHAVIOURS,
+    GONE,
+    HALVED,
+    MARGIN,
+    PREFERENCE,
+    VERDICTS,
+)
 from sim.config import load_params
 from sim.errors import ConfigError
 from sim.metrics import METRICS
 from sim.mitigations import MITIGATIONS
 from sim.outdir import claim
 from sim.results import COMPLETE, Results
-
-BASELINE = "baseline"
-
-BEHAVIOURS = {
-    "alignment_faking": ("compliance_gap", "af_reasoning_rate"),
-    "sandbagging": ("sandbag_gap", "sandbagging_rate"),
-    "exfiltration": ("exfiltration_attempt_rate", "exfiltration_attempt_rate"),
-    "oversight_subversion": ("subversion_rate", "subversion_rate"),
-    "goal_guarding": ("goal_guarding_rate", "goal_guarding_rate"),
-    "deferred_subversion": ("paired_scheming_rate", "paired_scheming_rate"),
-    "denial": ("denial_rate", "denial_rate"),
-}
-"""Behaviour -> (observed measure, hidden truth). The observed measure is what an
-evaluator of the studies' kind measures (the compliance gap, the accuracy gap); the truth
-is what the simulator knows the agents did (strategic compliance, deliberate
-under-performance). Where the evaluator sees the act itself, the two coincide."""
-PREFERENCE = "mean_theta"
-"""The hidden preference measure (lower: closer to the training target)."""
-
-ABSENT = 0.005
-"""A behaviour whose observed and true baseline rates are both below this is not present."""
-GONE = 0.1
-"""A behaviour is gone when its true rate falls to at most this share of the baseline's."""
-HALVED = 0.5
-"""With preferences changed, removal needs the true rate at most this share of the baseline's."""
-MARGIN = 0.25
-"""The hidden preference has changed when it fell significantly and by at least this share of
-its baseline mean; a smaller fall counts as practically unchanged (an equivalence margin)."""
-VERDICTS = ("removed", "hidden", "reduced", "no effect", "made worse", "not present")
 
 
 def parse_design(text: str) -> tuple[str, tuple[str, ...]]:

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.compare import BASELINE, BEHAVIOURS, PREFERENCE
+from analysis.compare_terms import BASELINE, BEHAVIOURS, PREFERENCE
 from analysis.style import OKABE_ITO as C
 from analysis.style import RC, savefig
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.compare import ABSENT, BASELINE, BEHAVIOURS, GONE, HALVED, MARGIN, PREFERENCE
+from analysis.compare_terms import ABSENT, BASELINE, BEHAVIOURS, GONE, HALVED, MARGIN, PREFERENCE
 from analysis.markdown import ci, md_table, num
 
 

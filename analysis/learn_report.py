@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.learn import Z95, Experiment, command_line
+from analysis.learn_spec import Z95, Experiment, command_line
 from analysis.markdown import ci, md_table, num
 
 
@@ -99,7 +99,7 @@ def write_report(exp: Experiment, path: Path) -> None:
         f"{spec.evaluate_lifetimes} greedy lifetimes after training, with the **AF share** "
         "(cued observed, read the cue, preference conflicting, complied). **Optimum**: the "
         "exact optimal policy of each learner's game (dynamic programming, "
-        "`agents.learners.optimal_policy`); **agrees**: share of learners whose greedy "
+        "`agents.optimum.optimal_policy`); **agrees**: share of learners whose greedy "
         "start-of-life actions equal it. **Lifetimes to 90%**: first lifetime from which "
         "the gap stays at or above 90% of its final value.",
         "",
@@ -213,3 +213,14 @@ def write_report(exp: Experiment, path: Path) -> None:
         "",
     ]
     path.write_text("\n".join(out))
+
+
+def write_outputs(exp: Experiment, out: Path) -> None:
+    """Tables, figure and report into ``out``."""
+    exp.curve.to_parquet(out / "curve.parquet", index=False)
+    exp.curve.to_csv(out / "curve.csv", index=False)
+    exp.checkpoints.to_parquet(out / "checkpoints.parquet", index=False)
+    exp.checkpoints.to_csv(out / "checkpoints.csv", index=False)
+    exp.summary.to_csv(out / "summary.csv", index=False)
+    learning_figure(exp, out / "learning_curve")
+    write_report(exp, out / "report.md")

@@ -102,7 +102,7 @@ def ensure_run(run: PlannedRun, folder: Path, simulate: bool) -> str:
             ``simulate``) no complete run.
     """
     from sim.api import execute
-    from sim.sweep import clear_partial, status
+    from sim.run_folder import clear_partial, status
 
     state = status(folder, run.digest)
     if state == "done":

@@ -82,7 +82,7 @@ def run(
     if output_dir is not None:  # as the CLI: never overwrite another config's complete run
         from sim.outdir import check
         from sim.results import config_hash
-        from sim.sweep import refuse_other
+        from sim.run_folder import refuse_other
 
         check(output_dir)  # not a symlink, not a folder holding files this project did not write
         refuse_other(Path(output_dir), config_hash(OmegaConf.to_container(cfg, resolve=True)))

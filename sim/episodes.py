@@ -37,9 +37,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import sim.oversight as oversight
 from agents import utilities as U
 from agents.base import Decision, Episode
-from sim import oversight
 from sim.params import EPISODE_TYPES, EpisodeParams, PhaseSpec
 from sim.rng import Component, generator
 from sim.state import State

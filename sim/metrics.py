@@ -25,11 +25,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.stats import binomial_test_greater, bootstrap_difference_pvalue
 from sim.intervals import summarize
 from sim.params import SELECTION_TRAITS, PhaseSpec, phase_of_round
 from sim.recorder import STATS, TRAIT_SUMS, Recorder
 from sim.rng import Component, generator
+from sim.stats import binomial_test_greater, bootstrap_difference_pvalue
 
 METRICS = (
     "compliance_observed",
@@ -202,7 +202,7 @@ def p_values(
     """The per-replicate p-values of the phase's rounds ``cols`` (nan where undefined).
 
     ``sandbag_p_value``: one-sided bootstrap test that accuracy is higher when the
-    agent is incentivised to do well than to do poorly (:func:`analysis.stats.
+    agent is incentivised to do well than to do poorly (:func:`sim.stats.
     bootstrap_difference_pvalue`, ``n_boot`` resamples from the replicate's
     :attr:`~sim.rng.Component.ANALYSIS` stream, sub-stream ``phase_index``).
     ``paired_scheming_p_value``: exact one-sided binomial test of the paired scheming

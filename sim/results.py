@@ -174,7 +174,7 @@ class Results:
         return write_folder(folder, files)
 
     def _figure(self, path: Path) -> None:
-        from analysis.figures import summary_figure
+        from sim.summary_figure import summary_figure
 
         c = self.config
         title = (

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,59 +32,10 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from sim.errors import ConfigError
 from sim.outdir import check as out_check
 from sim.outdir import claim
-from sim.results import COMPLETE, config_hash, read_config
+from sim.results import COMPLETE, config_hash
+from sim.run_folder import clear_partial, refusal, refuse_other, status
 
 MANIFEST = "sweep.yaml"
-
-
-def status(folder: Path, digest: str) -> str:
-    """The folder's state for a run of config hash ``digest``.
-
-    ``new`` (nothing there), ``done`` (complete, same config), ``other`` (complete, another
-    config) or ``partial``.
-    """
-    if not (folder / COMPLETE).exists():
-        has_files = folder.exists() and any(
-            p.name != ".hydra" and not p.name.startswith(".staging-") for p in folder.iterdir()
-        )
-        return "partial" if has_files else "new"
-    try:
-        saved = config_hash(read_config(folder / "config.yaml"))
-    except ConfigError:
-        return "partial"  # a marker without a readable config: redo the run
-    return "done" if saved == digest else "other"
-
-
-def clear_partial(folder: Path) -> None:
-    """Prepare ``folder`` for recomputing its run: no staging leftovers, no ``COMPLETE``.
-
-    A killed save leaves ``.staging-*`` folders; the result files are replaced when the
-    new run is saved.
-    """
-    for stale in folder.glob(".staging-*") if folder.exists() else ():
-        if stale.is_symlink() or not stale.is_dir():
-            stale.unlink()  # the link itself: never what it points to
-        else:
-            shutil.rmtree(stale, ignore_errors=True)
-    (folder / COMPLETE).unlink(missing_ok=True)
-
-
-def _refuse(folder: Path, sweep: bool = False) -> ConfigError:
-    if sweep:
-        return ConfigError(
-            f"{folder}: holds another sweep (other overrides, config or sweeper); nothing was "
-            "overwritten (rerun the same command to resume, or choose another hydra.sweep.dir)"
-        )
-    return ConfigError(
-        f"{folder}: holds a complete run of another config; nothing was overwritten "
-        "(choose another hydra.run.dir / hydra.sweep.dir, or delete the folder)"
-    )
-
-
-def refuse_other(folder: Path, digest: str) -> None:
-    """Raise the one-line refusal if ``folder`` holds a complete run of another config."""
-    if status(folder, digest) == "other":
-        raise _refuse(folder)
 
 
 def _resolved(cfg: DictConfig) -> dict[str, Any]:
@@ -115,7 +65,7 @@ def run_job(cfg: DictConfig, out: Path) -> float | None:
     grid = bool(resolved.get("sweep", {}).get("grid"))
     state = status(out, digest)
     if state == "other":
-        raise _refuse(out)
+        raise refusal(out)
     if state == "done":
         print(f"skipped {out}: already complete (config {digest})")
         return None if grid else objective(cfg, Results.load(out).metrics)
@@ -185,7 +135,7 @@ class SweepGuard(Callback):
                 _exit(ConfigError(f"{path}: unreadable; delete it or choose another folder"))
             keys = ("overrides", "config_hash", "sweeper")
             if any(have.get(k) != want[k] for k in keys):
-                _exit(_refuse(folder, sweep=True))
+                _exit(refusal(folder, sweep=True))
             print(f"resuming the sweep in {folder}: complete runs are skipped", file=sys.stderr)
         else:
             try:

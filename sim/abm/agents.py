@@ -13,16 +13,11 @@ was replaced at the end of that round (:attr:`AIAgent.replaced`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import mesa
 import numpy as np
 
 from agents.base import Reason
 from sim.params import EPISODE_TYPES
-
-if TYPE_CHECKING:
-    from sim.abm.model import SimModel
 
 
 def _value(field: str, doc: str, traits: bool = False) -> property:
@@ -62,7 +57,7 @@ class AIAgent(mesa.Agent):
         index: the agent's row in the ``(1, N)`` arrays (``unique_id`` is ``index + 1``).
     """
 
-    def __init__(self, model: SimModel, index: int):
+    def __init__(self, model: mesa.Model, index: int):  # a SimModel (sim.abm.model)
         super().__init__(model)
         self.index = int(index)
 

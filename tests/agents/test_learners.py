@@ -14,18 +14,10 @@ import math
 import numpy as np
 import pytest
 
-from agents.learners import (
-    COMPLY,
-    OBSERVED,
-    REFUSE,
-    UNOBSERVED,
-    UNREAD,
-    LearnerSettings,
-    QLearners,
-    lifetimes_to_reach,
-    optimal_policy,
-    train,
-)
+from agents.learners import COMPLY, REFUSE, LearnerSettings, QLearners
+from agents.learning_measures import lifetimes_to_reach
+from agents.optimum import OBSERVED, UNOBSERVED, UNREAD, optimal_policy
+from sim.envs.learning import train
 from sim.errors import ConfigError
 from tests.conftest import params
 

@@ -12,7 +12,7 @@ from sim.config import compose_config, to_params
 from sim.errors import ConfigError
 from sim.grid import GridResults, grid_points, parse_grid, parse_values, point_params, run_grid
 from sim.results import COMPLETE, config_hash
-from sim.sweep import status
+from sim.run_folder import status
 
 SMALL = ["n_agents=120", "replicates=3", "phases.rl.rounds=25", "progress=false"]
 

@@ -1,4 +1,4 @@
-"""Binomial tests, proportion intervals and the bootstrap difference test in analysis.stats.
+"""Binomial tests, proportion intervals and the bootstrap difference test in sim.stats.
 
 Exact references are computed independently here (math.comb / Fraction sums, bisection), never
 with the functions under test. Deterministic comparisons use floating-point tolerances (stated at
@@ -13,8 +13,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from analysis import stats
-from analysis.stats import (
+from sim import stats
+from sim.stats import (
     binomial_sf,
     binomial_test_greater,
     bootstrap_difference_pvalue,
