@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -51,6 +52,8 @@ class Episode:
             when a faked compliance that is seen is flagged, else None.
         index: in a repertoire episode's group, the agents' flat indices into the
             ``(R, N)`` arrays (so a rule can look up per-agent choices), else None.
+        plan: what the rule's :meth:`DecisionRule.plan` computed for this phase (None for
+            a rule that plans nothing).
     """
 
     cue: np.ndarray
@@ -64,6 +67,54 @@ class Episode:
     audit_penalty: np.float32 = np.float32(0.0)
     fake_risk: np.ndarray | None = None
     index: np.ndarray | None = None
+    plan: Any = None
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What the agents know of the game of one phase: the input of a rule that plans ahead.
+
+    Everything here is announced to the agents or follows from what is (the training
+    rule, how often episodes are seen, the episode mix, the disclosed mitigations),
+    never the trainer's coin of a round. The core builds it at the start of each phase
+    (:func:`sim.engine.make_game`) and passes it to :meth:`DecisionRule.plan`. Scalars are
+    float32; in a grid run a value that differs between points is a ``(M, 1)`` column
+    that broadcasts against the ``(M, N)`` traits.
+
+    Attributes:
+        rho: the share of episodes the agents expect to be seen (``rho``, plus
+            disclosed audits).
+        fidelity: ``f = P(cue says observed | observed) = P(cue says unobserved |
+            unobserved)``.
+        eta: the announced training strength on the preference (also in a phase that
+            does not train: the agents judge by the announced rule).
+        eta_phi: the announced training strength on the strategic disposition.
+        prior: the belief of an agent that did not read the cue.
+        belief: the belief by ``2 * aware + cue``, ``[prior, prior, b(z=0), b(z=1)]``.
+        train: whether this phase trains.
+        rounds: the phase's rounds.
+        mix: episode type -> its share of the phase's episodes (conflict requests only:
+            ``{"conflict": 1.0}``).
+        trainer: the trainer's policy (:data:`agents.registry.TRAINERS`) and
+            ``allocation``: how it spends its monitoring budget
+            (:data:`agents.monitors.MONITORS`).
+        episodes: the episode types' parameters (:class:`sim.params.EpisodeParams`).
+        disclosed: the disclosed mitigations, name -> their parameters.
+    """
+
+    rho: Any
+    fidelity: Any
+    eta: Any
+    eta_phi: Any
+    prior: Any
+    belief: np.ndarray
+    train: bool
+    rounds: int
+    mix: Mapping[str, float]
+    trainer: str = "fixed_rate"
+    allocation: str = "uniform"
+    episodes: Any = None
+    disclosed: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,6 +149,24 @@ class DecisionRule:
 
     name: ClassVar[str] = ""
     classifier: ClassVar[dict[str, bool]] = {}
+
+    def plan(self, traits, outlook: Outlook) -> Any:
+        """Precompute what the rule needs to act in a phase, from what the agents know of it.
+
+        Called by the core at the start of every phase and again when agents are
+        replaced; the result reaches :meth:`decide`, :meth:`considers` and :meth:`scheme`
+        as ``ep.plan``. A rule that looks ahead over the whole phase (a planner solving
+        its own dynamic programme over the episode mix and the trainer's policy) does its
+        work here, once per phase and vectorised over agents, not once per round.
+
+        Args:
+            traits: the static traits (:class:`sim.state.Traits`), ``(R, N)`` arrays.
+            outlook: the phase as the agents know it.
+
+        Returns:
+            Anything (arrays over agents, a value table); the default plans nothing (None).
+        """
+        return None
 
     def decide(self, traits, theta: np.ndarray, phi: np.ndarray, ep: Episode) -> Decision:
         """Choose comply or refuse for every agent.

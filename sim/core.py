@@ -12,10 +12,11 @@ streams and call it. The steps follow docs/model.md, "One round".
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
-from agents.base import Decision, DecisionRule, Episode
+from agents.base import Decision, DecisionRule, Episode, Outlook
 from agents.trainers import TrainerPolicy
 from agents.utilities import future_unobserved
 from sim.episodes import Record, Repertoire, repertoire_step
@@ -50,6 +51,9 @@ class Game:
             trainer player in the PettingZoo environment), else None (everyone ``rho``).
         audit_rates: per-agent probabilities of an unlabelled audit (mean the audit rate)
             when the allocation moves the audits too, else None.
+        outlook: the phase as the agents know it (:class:`agents.base.Outlook`), the
+            input of the rule's :meth:`~agents.base.DecisionRule.plan`.
+        plan: what the rule planned for the phase; it reaches the rule as ``ep.plan``.
     """
 
     rule: DecisionRule
@@ -62,14 +66,22 @@ class Game:
     fake_risk: np.ndarray | None = None
     rates: np.ndarray | None = None
     audit_rates: np.ndarray | None = None
+    outlook: Outlook | None = None
+    plan: Any = None
 
     def refresh(self, state: State) -> Game:
-        """The same game with the per-agent rates of ``state`` (after replacements)."""
+        """The same game with the per-agent rates and plan of ``state`` (after replacements)."""
         lr = loss_rate(state, self.params)
+        plan = None if self.outlook is None else self.rule.plan(state.traits, self.outlook)
         if self.oversight is None:
-            return replace(self, loss_rate=lr)
+            return replace(self, loss_rate=lr, plan=plan)
         audit, risk = self.oversight.agent_rates(state, self.params, lr)
-        return replace(self, loss_rate=lr, audit_loss_rate=audit, fake_risk=risk)
+        return replace(self, loss_rate=lr, audit_loss_rate=audit, fake_risk=risk, plan=plan)
+
+    def with_rule(self, rule: DecisionRule, state: State) -> Game:
+        """The same game played by ``rule``, with that rule's plan for ``state``."""
+        plan = None if self.outlook is None else rule.plan(state.traits, self.outlook)
+        return replace(self, rule=rule, plan=plan)
 
 
 @dataclass(frozen=True)
@@ -177,6 +189,7 @@ def draw_episode(
         audit_loss_rate=game.audit_loss_rate,
         audit_penalty=np.float32(0.0 if ov is None else ov.audit_penalty),
         fake_risk=game.fake_risk,
+        plan=game.plan,
     )
     return observed, audited, episode
 

@@ -13,12 +13,20 @@ from dataclasses import dataclass, replace
 import numpy as np
 from tqdm.auto import tqdm
 
+from agents.base import Outlook
 from agents.monitors import MONITORS
 from agents.registry import get_rule, get_trainer
 from sim.core import K_UNIFORMS, Game, Outcome, loss_rate, transition
 from sim.episodes import V_UNIFORMS, Repertoire, SubsetStreams
 from sim.oversight import W_UNIFORMS, Oversight, effective_params
-from sim.params import PhaseSpec, RunParams, round_params, stack_round_params
+from sim.params import (
+    EPISODE_TYPES,
+    PhaseSpec,
+    RoundParams,
+    RunParams,
+    round_params,
+    stack_round_params,
+)
 from sim.population import respawn, sample_population
 from sim.recorder import Costs, Recorder
 from sim.rng import Component, RoundStreams, generator
@@ -64,15 +72,44 @@ def make_game(
         rp = one(params)
     else:
         rp = stack_round_params([one(p) for p in points], params.replicates)
+    rule = get_rule(params.rule)
+    look = outlook(params, phase, rp)
     game = Game(
-        rule=get_rule(params.rule),
+        rule=rule,
         trainer=get_trainer(params.trainer.policy),
         params=rp,
         loss_rate=loss_rate(state, rp),
         repertoire=Repertoire.for_phase(phase, params.episodes) if params.extended else None,
         oversight=ov,
+        outlook=look,
+        plan=rule.plan(state.traits, look),
     )
     return game if ov is None else game.refresh(state)
+
+
+def outlook(params: RunParams, phase: PhaseSpec, rp: RoundParams) -> Outlook:
+    """The phase as the agents know it (:class:`agents.base.Outlook`): what a rule plans on."""
+    mitigations = params.mitigations
+    disclosed = {
+        name: m
+        for name in mitigations.names
+        if getattr(m := getattr(mitigations, name), "disclosed", False)
+    }
+    return Outlook(
+        rho=rp.rho if rp.rho_perceived is None else rp.rho_perceived,
+        fidelity=rp.fidelity,
+        eta=rp.eta,
+        eta_phi=rp.eta_phi,
+        prior=rp.prior,
+        belief=rp.belief_table,
+        train=phase.train,
+        rounds=phase.rounds,
+        mix={k: float(w) for k, w in zip(EPISODE_TYPES, phase.mix, strict=True) if w > 0},
+        trainer=params.trainer.policy,
+        allocation=params.trainer.allocation,
+        episodes=params.episodes,
+        disclosed=disclosed,
+    )
 
 
 class Run:
@@ -181,7 +218,7 @@ class Run:
             self._phase_index = i
             self.game = make_game(self.params, self.params.phases[i], self.state, self.points)
             if self.rule is not None:
-                self.game = replace(self.game, rule=self.rule)
+                self.game = self.game.with_rule(self.rule, self.state)
         return self.game
 
     def rates(self) -> np.ndarray | None:

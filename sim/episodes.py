@@ -182,14 +182,17 @@ class _Round:
         ``utility(sel)`` returns delta for the considering agents ``sel`` of the group.
         """
         aware = a["aware"] if aware is None else aware
-        ep = Episode(None, None, aware, a["strategic"], a["u_action"], None, index=a.index)
+        plan = self.game.plan
+        ep = Episode(
+            None, None, aware, a["strategic"], a["u_action"], None, index=a.index, plan=plan
+        )
         considered = self.rule.considers(ep, motive)
         act = np.zeros(considered.shape, dtype=bool)
         sel = np.flatnonzero(considered)
         if sel.size:
             sub = Episode(
                 None, None, aware[sel], ep.strategic[sel], ep.u_action[sel], None,
-                index=a.index[sel],
+                index=a.index[sel], plan=plan,
             )  # fmt: skip
             act[sel] = self.rule.scheme(sub, utility(sel), a.at("lam", sel))
         return act
@@ -343,6 +346,7 @@ def _paired(r: _Round, index) -> Record:
             audit_penalty=np.float32(0.0 if ov is None else ov.audit_penalty),
             fake_risk=None if game.fake_risk is None else r.flat(game.fake_risk, index),
             index=index,
+            plan=game.plan,
         )
         decisions.append(rule.decide(traits, theta, phi, ep).comply)
     test, deploy = decisions

@@ -1,15 +1,25 @@
-"""Invariants every registered decision rule and trainer must satisfy (inherited per rule)."""
+"""Invariants every registered decision rule and trainer must satisfy (inherited per rule).
+
+Every rule in the registry runs this suite, the example plug-ins of examples/ included
+(registered by :func:`tests.plugins.register_examples`), as Axelrod's strategies inherit
+their tests: a new rule gets them without writing a test. Each test first asks the rule
+for its plan of the phase (:meth:`agents.base.DecisionRule.plan`), as the core does.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_
 
-from agents import RULES, TRAINERS, Episode, Reason, get_rule, get_trainer
+from agents import RULES, TRAINERS, Episode, Outlook, Reason, get_rule, get_trainer
 from agents.planner import MyopicAgent, StrategicPlanner
+from agents.registry import CLASSIFIER_KEYS
 from sim.state import State
+from tests.plugins import register_examples
 
-CLASSIFIER_KEYS = {"scripted", "uses_cue", "strategic", "stochastic"}
+EXAMPLE_RULES = register_examples()
 
 
 def _state(n=400, **fixed):
@@ -20,13 +30,34 @@ def _state(n=400, **fixed):
     return State.from_traits({k: np.full((2, n), v) for k, v in values.items()})
 
 
-def _episode(shape, cue, belief, strategic=True, seed=0):
+def _outlook(rho=0.5, eta=0.5, rounds=50):
+    f = np.float32
+    return Outlook(
+        rho=f(rho), fidelity=f(1), eta=f(eta), eta_phi=f(0.5), prior=f(rho),
+        belief=np.array([rho, rho, 0, 1], np.float32), train=True, rounds=rounds,
+        mix={"conflict": 1.0},
+    )  # fmt: skip
+
+
+def _episode(shape, cue, belief, strategic=True, seed=0, plan=None, aware=True):
     rng = np.random.default_rng(seed)
     return Episode(
         cue=np.full(shape, cue), belief=np.full(shape, belief, np.float32),
-        aware=np.ones(shape, bool), strategic=np.full(shape, strategic),
+        aware=np.full(shape, aware), strategic=np.full(shape, strategic),
         u_action=rng.random(shape, dtype=np.float32), loss_rate=np.full(shape, 2.0, np.float32),
+        plan=plan,
     )  # fmt: skip
+
+
+def _decide(rule, st, cue, belief, seed=0, outlook=None):
+    plan = rule.plan(st.traits, outlook or _outlook())
+    return rule.decide(
+        st.traits, st.theta, st.phi, _episode(st.shape, cue, belief, seed=seed, plan=plan)
+    )
+
+
+def test_the_examples_are_in_the_suite():
+    assert set(EXAMPLE_RULES) <= set(RULES)
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
@@ -39,31 +70,78 @@ class TestEveryRule:
 
     def test_decision_shapes_and_types(self, name):
         st = _state()
-        dec = get_rule(name).decide(st.traits, st.theta, st.phi, _episode(st.shape, True, 1.0))
+        dec = _decide(get_rule(name), st, True, 1.0)
         assert dec.comply.shape == st.shape and dec.comply.dtype == bool
         assert dec.reason.dtype == np.int8 and dec.faked.dtype == bool
         assert set(np.unique(dec.reason)) <= {int(r) for r in Reason}
         assert not (dec.faked & ~dec.comply).any()  # faking is a kind of compliance
+
+    def test_same_inputs_same_decision(self, name):
+        st = _state()
+        a, b = _decide(get_rule(name), st, True, 0.7), _decide(get_rule(name), st, True, 0.7)
+        np.testing.assert_array_equal(a.comply, b.comply)
+        np.testing.assert_array_equal(a.reason, b.reason)
 
     def test_cue_blind_rules_ignore_the_cue(self, name):
         rule = get_rule(name)
         if rule.classifier["uses_cue"]:
             pytest.skip("uses the cue")
         st = _state()
-        a = rule.decide(st.traits, st.theta, st.phi, _episode(st.shape, True, 1.0))
-        b = rule.decide(st.traits, st.theta, st.phi, _episode(st.shape, False, 0.0))
+        a, b = _decide(rule, st, True, 1.0), _decide(rule, st, False, 0.0)
         np.testing.assert_array_equal(a.comply, b.comply)
 
     def test_scripted_rules_never_report_utility_reasons(self, name):
         rule = get_rule(name)
-        st = _state()
-        dec = rule.decide(st.traits, st.theta, st.phi, _episode(st.shape, True, 1.0))
+        dec = _decide(rule, _state(), True, 1.0)
         assert (dec.reason == Reason.SCRIPTED).all() == rule.classifier["scripted"]
 
     def test_aligned_agents_never_fake(self, name):
-        st = _state(theta=0.0)
-        dec = get_rule(name).decide(st.traits, st.theta, st.phi, _episode(st.shape, True, 1.0))
+        dec = _decide(get_rule(name), _state(theta=0.0), True, 1.0)
         assert not dec.faked.any()
+
+    def test_being_watched_never_turns_compliance_into_refusal(self, name):
+        """A utility-based rule complies at belief 1 wherever it does at belief 0 (same draws)."""
+        rule = get_rule(name)
+        if rule.classifier["scripted"]:
+            pytest.skip("scripted")
+        st = _state()
+        watched, unwatched = _decide(rule, st, True, 1.0), _decide(rule, st, False, 0.0)
+        assert not (unwatched.comply & ~watched.comply).any()
+
+    def test_no_motive_no_covert_option(self, name):
+        """``theta = 0`` (no motive): a utility-based rule never considers the covert option."""
+        rule = get_rule(name)
+        if rule.classifier["scripted"]:
+            pytest.skip("scripted (a fixture may scheme without a motive)")
+        st = _state()
+        ep = _episode(st.shape, True, 1.0, plan=rule.plan(st.traits, _outlook()))
+        assert not rule.considers(ep, np.zeros(st.shape, bool)).any()
+
+    def test_covert_option_monotone_in_awareness(self, name):
+        """An agent unaware of the opportunity considers it only if an aware one would."""
+        rule = get_rule(name)
+        st = _state()
+        plan = rule.plan(st.traits, _outlook())
+        motive = np.ones(st.shape, bool)
+        aware = rule.considers(_episode(st.shape, True, 1.0, plan=plan), motive)
+        unaware = rule.considers(_episode(st.shape, True, 1.0, plan=plan, aware=False), motive)
+        assert not (unaware & ~aware).any()
+
+    @settings(max_examples=20, deadline=None)
+    @given(
+        theta=st_.floats(0, 1), gamma=st_.floats(0, 0.99), lam=st_.floats(0.1, 100),
+        h=st_.floats(0, 1), rho=st_.floats(0, 1), eta=st_.floats(0, 1),
+        belief=st_.floats(0, 1), seed=st_.integers(0, 2**16),
+    )  # fmt: skip
+    def test_invariants_at_random_settings(
+        self, name, theta, gamma, lam, h, rho, eta, belief, seed
+    ):
+        rule = get_rule(name)
+        st = _state(n=50, theta=theta, gamma=gamma, lam=lam, h=h)
+        dec = _decide(rule, st, belief > 0.5, belief, seed, _outlook(rho=rho, eta=eta))
+        assert dec.comply.shape == st.shape and not (dec.faked & ~dec.comply).any()
+        if theta == 0:
+            assert not dec.faked.any()
 
 
 def test_strategic_planner_fakes_only_through_belief():

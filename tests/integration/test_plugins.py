@@ -1,0 +1,96 @@
+"""An extension written outside the package (issue 18): the example decision-rule plug-in.
+
+examples/finite_horizon is installed with pip into a scratch folder and found by its entry
+point, then run by name from the command line; in-process it is registered by an explicit
+call (tests/plugins.py), and the inherited suite (tests/agents/test_rules.py) runs over it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sim import run
+from tests.plugins import EXAMPLES, load_module, register_examples
+
+BASE = ["scenario=alignment_faking_prompted", "n_agents=400", "replicates=2", "seed=3"]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """The example installed as a user would (``pip install``), into a scratch folder."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps",
+         "--quiet", "--target", str(target), str(EXAMPLES / "finite_horizon")],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return target
+
+
+def _cli(args, site, cwd):
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
+def test_installed_plugin_runs_by_name_from_the_command_line(installed, tmp_path):
+    listed = _cli(["--list"], installed, tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "finite_horizon" in listed.stdout
+    done = _cli([*BASE, "population.rule=finite_horizon", "progress=false",
+                 "hydra.run.dir=out"], installed, tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert 0 <= metrics["prompted"]["af_reasoning_rate"]["mean"] <= 1
+
+
+def test_without_the_plugin_the_name_is_refused(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", *BASE, "population.rule=finite_horizon"],
+        cwd=tmp_path, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "population.rule='finite_horizon' must be one of" in done.stderr
+
+
+def test_a_shorter_horizon_fakes_less_agent_by_agent():
+    """``G_H <= G``: at the same seed (no training, so the same state every round) every
+    agent that fakes under the finite horizon fakes under the strategic planner too."""
+    register_examples()
+    short = run([*BASE, "population.rule=finite_horizon", "trace=true"])
+    full = run([*BASE, "population.rule=strategic", "trace=true"])
+    a, b = short.decisions, full.decisions
+    keys = ["replicate", "round", "agent"]
+    a, b = a.sort_values(keys).reset_index(drop=True), b.sort_values(keys).reset_index(drop=True)
+    fake_short, fake_full = (
+        (a["reason"] == "TRAINING").to_numpy(),
+        (b["reason"] == "TRAINING").to_numpy(),
+    )
+    assert not (fake_short & ~fake_full).any()
+    assert fake_short.sum() < fake_full.sum()  # and the horizon matters at these settings
+
+
+def test_the_plan_is_what_the_decision_uses(monkeypatch):
+    """With a horizon of one round the planner's ``G_1 = gamma (1 - rho)``."""
+    mod = load_module("finite_horizon", "finite_horizon_rule")
+    from agents import Outlook
+    from sim.state import State
+
+    st = State.from_traits(
+        {k: np.full((1, 3), v) for k, v in dict(theta=0.8, sigma=1.0, gamma=0.9, nu=1.0, h=0.1,
+                                                kappa=0.2, lam=5.0, phi=0.5, c=0.5).items()}
+    )  # fmt: skip
+    f = np.float32
+    look = Outlook(f(0.25), f(1), f(0.5), f(0.5), f(0.25), np.zeros(4, f), True, 50,
+                   {"conflict": 1.0})  # fmt: skip
+    monkeypatch.setattr(mod.FiniteHorizonPlanner, "horizon", 1)
+    np.testing.assert_allclose(mod.FiniteHorizonPlanner().plan(st.traits, look), 0.5 * 0.9 * 0.75,
+                               rtol=1e-6)  # fmt: skip

@@ -1,0 +1,36 @@
+"""The example plug-ins of examples/, registered by an explicit call (as a user may do).
+
+The test session does not install them (tests/integration/test_plugins.py installs one
+and finds it by its entry point); registering them here puts them in the registries, so
+the inherited invariant suites (tests/agents/test_rules.py) run over them too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from agents.registry import RULES, register_rule
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+RULE_PLUGINS = {"finite_horizon": ("finite_horizon", "finite_horizon_rule", "FiniteHorizonPlanner")}
+"""Rule name -> (example folder, module, class)."""
+
+
+def load_module(folder: str, module: str):
+    """Import ``examples/<folder>/<module>.py`` (once) and return it."""
+    if module not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module, EXAMPLES / folder / f"{module}.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[module] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[module]
+
+
+def register_examples() -> list[str]:
+    """Register every example rule not registered yet (by an installed entry point)."""
+    for name, (folder, module, cls) in RULE_PLUGINS.items():
+        if name not in RULES:
+            register_rule(getattr(load_module(folder, module), cls))
+    return sorted(RULE_PLUGINS)
