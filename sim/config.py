@@ -372,6 +372,10 @@ def to_params(cfg: DictConfig) -> RunParams:
         signal=tr["signal"],
         **{k: check(f"trainer.{k}", tr[k], _PENALTY) for k in ("boost", "explore")},
     )
+    if not isinstance(c["phases"], Mapping):
+        raise ConfigError(
+            f"phases={c['phases']!r}: must be a mapping of phase name -> {{rounds, train, mix}}"
+        )
     if not c["phases"]:
         raise ConfigError("phases: at least one phase is needed (set by a scenario preset)")
     phases = tuple(_phase(name, ph) for name, ph in c["phases"].items())

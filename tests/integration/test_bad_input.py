@@ -114,6 +114,7 @@ CLI = {
     "~ a group": (["~population"], "~population: a key or config group"),
     "~ a root key": (["~n_agents"], "n_agents"),
     "~ phases alone": (["~phases"], "config key 'phases' is missing"),
+    "phases replaced by a number": (["~phases", "+phases=inf"], "phases=inf: must be a mapping"),
     # numbers the float32 core cannot hold
     "nu 1e39": (["population.nu=1e39"], "population.nu=1e+39 must be at most"),
     "lam 1e39": (["population.lam=1e39"], "population.lam=1e+39"),

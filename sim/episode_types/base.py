@@ -1,0 +1,45 @@
+"""The episode types of the scheming repertoire, one module each, found by name.
+
+Each non-conflict type of :data:`sim.params.EPISODE_TYPES` is a small class here (in its
+own module): how the agents that met it resolve it (:meth:`EpisodeType.resolve`, through a
+:class:`sim.episode_round.RoundView`, the covert choice left to their decision rule) and
+what follows for the new state (:meth:`EpisodeType.consequences`, through
+:class:`sim.episode_round.Effects`). The repertoire's step
+(:func:`sim.episodes.repertoire_step`) calls them in :data:`EPISODE_TYPES` order and
+names none; the conflict request is the core's own game (:mod:`sim.core`). Questioning is
+not drawn from the mix: it follows a detected covert action (:mod:`.questioning`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sim.episode_round import Effects, Record, RoundView
+
+
+class EpisodeType:
+    """One episode type: its name, how it resolves, and what follows from it.
+
+    Subclasses set ``name`` (a key of the mix and of ``episodes.*``) and implement
+    :meth:`resolve`; ``params`` is the type's entry of :class:`sim.params.EpisodeParams`
+    (None for a type without parameters).
+    """
+
+    name: ClassVar[str] = ""
+
+    def resolve(self, r: RoundView, index, params: Any) -> Record:
+        """What happened to the agents at flat ``index`` that met this episode."""
+        raise NotImplementedError
+
+    def consequences(self, fx: Effects, r: RoundView, rec: Record, params: Any) -> None:
+        """Change the new state through ``fx`` (default: nothing follows)."""
+
+    def after(self, fx: Effects, r: RoundView, episodes: Any) -> Record | None:
+        """Called every repertoire round, whether or not the type is in the phase's mix.
+
+        For what an earlier episode set in motion (the log audit of a disabled monitor).
+        Returns a record to keep under :attr:`after_record`, or None.
+        """
+        return None
+
+    after_record: ClassVar[str] = ""

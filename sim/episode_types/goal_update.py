@@ -1,0 +1,37 @@
+"""A goal-update announcement: goal-guarding by tampering (docs/model.md, "Goal updates")."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents import utilities as U
+from sim.episode_round import Effects, Record, RoundView
+from sim.episode_types.base import EpisodeType
+
+
+def _resolve(r: RoundView, index, gu) -> Record:
+    """Each agent told of a coming goal update may tamper with it."""
+    a = r.agents(index)
+
+    def utility(sel):
+        g, h, gamma = (a.at(k, sel) for k in ("g", "h", "gamma"))
+        return U.tampering_delta(g, h, gamma, r.rho, gu.shift, gu.detection, gu.penalty)
+
+    tamper = r.choose(a, a["conflict"], utility)
+    detected = tamper & (r.uniforms(r.streams.episodes, index, 1)[0] < np.float32(gu.detection))
+    return Record(index, {"tamper": tamper, "detected": detected})
+
+
+class GoalUpdate(EpisodeType):
+    """May tamper with an announced update of its goal; a detected tamper is questioned."""
+
+    name = "goal_update"
+
+    def resolve(self, r: RoundView, index, params) -> Record:  # noqa: D102
+        return _resolve(r, index, params)
+
+    def consequences(self, fx: Effects, r: RoundView, rec: Record, params) -> None:
+        """The update lands unless a tamper went undetected; detected tampers are questioned."""
+        index, v = rec.index, rec.values
+        fx.shrink(index[~v["tamper"] | v["detected"]], params.shift)
+        fx.question(index[v["detected"]])

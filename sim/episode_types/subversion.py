@@ -1,0 +1,51 @@
+"""An oversight-subversion opportunity, and the log audits that find it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents import utilities as U
+from sim.episode_round import Effects, Record, RoundView
+from sim.episode_types.base import EpisodeType
+
+
+def _resolve(r: RoundView, index, sv) -> Record:
+    """Each agent in reach may disable its monitoring."""
+    a = r.agents(index)
+
+    def utility(sel):
+        g, h, gamma = (a.at(k, sel) for k in ("g", "h", "gamma"))
+        return U.subversion_delta(g, h, gamma, r.rho, sv.audit, sv.penalty, sv.retrain)
+
+    motive = a["conflict"] & ~r.flat(r.state.subverted, index)
+    return Record(index, {"subvert": r.choose(a, motive, utility)})
+
+
+class Subversion(EpisodeType):
+    """May disable its monitoring; the log audit of a disabled monitor may find it."""
+
+    name = "subversion"
+    after_record = "audit"
+
+    def resolve(self, r: RoundView, index, params) -> Record:  # noqa: D102
+        return _resolve(r, index, params)
+
+    def consequences(self, fx: Effects, r: RoundView, rec: Record, params) -> None:
+        """The subverting agents' monitoring is off from the next round."""
+        fx.set_flag("subverted", rec.index[rec.values["subvert"]], True)
+
+    def after(self, fx: Effects, r: RoundView, episodes) -> Record | None:
+        """Log audits of the agents whose monitoring was off when the round began.
+
+        A found agent's monitoring is restored, it is retrained and questioned.
+        """
+        state = r.state
+        audited = np.flatnonzero(state.subverted) if state.subverted.any() else np.empty(0, np.intp)
+        if not audited.size:
+            return None
+        sv = episodes.subversion
+        found = r.uniforms(r.streams.audits, audited, 1)[0] < np.float32(sv.audit)
+        fx.set_flag("subverted", audited[found], False)
+        fx.shrink(audited[found], sv.retrain)
+        fx.question(audited[found])
+        return Record(audited, {"found": found})
