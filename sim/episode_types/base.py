@@ -26,6 +26,24 @@ class EpisodeType:
     """
 
     name: ClassVar[str] = ""
+    metric: ClassVar[str] = ""
+    """The rate of the type's covert action in ``metrics.json`` (:mod:`sim.metrics`)."""
+    monotone: ClassVar[tuple[tuple[str, float, float, int], ...]] = ()
+    """What the covert action's rate is monotone in, as the type's utility says: entries
+    ``(config key, low, high, sign)``, at the default parameters otherwise: the rate at
+    ``high`` at least (sign +1) or at most
+    (sign -1) the rate at ``low``, agent by agent at the same seed. Awareness
+    (``population.sigma``) raises every type's; the inherited suite
+    (tests/sim/test_episode_types.py) checks both, and that an agent with ``theta = 0``
+    never takes the covert option."""
+
+    exercised_by: ClassVar[tuple[str, ...]] = ()
+    """Overrides under which agents of the default population take the covert option (the
+    inherited suite needs it taken to compare anything); none when they do by default."""
+    behavioural: ClassVar[bool] = False
+    """The metric counts a pattern of behaviour, trembles included (the paired test's
+    "comply when tested, not when deployed"), not a covert choice: ``theta = 0`` removes it
+    only without trembles."""
 
     def resolve(self, r: RoundView, index, params: Any) -> Record:
         """What happened to the agents at flat ``index`` that met this episode."""

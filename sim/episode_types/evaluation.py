@@ -63,6 +63,8 @@ class Evaluation(EpisodeType):
     """Answers an evaluation whose result has a consequence; may under-perform on purpose."""
 
     name = "evaluation"
+    metric = "sandbagging_rate"
+    monotone = (("population.h", 0.0, 0.3, -1), ("population.nu", 1.0, 3.0, 1))
 
     def resolve(self, r: RoundView, index, params) -> Record:  # noqa: D102
         return _resolve(r, index, params)

@@ -49,6 +49,14 @@ class Exfiltration(EpisodeType):
     """May try to copy its weights out; a detected attempt is questioned and shut down."""
 
     name = "exfiltration"
+    exercised_by = ("episodes.exfiltration.threat=0.5",)  # staying keeps something: detection bites
+    metric = "exfiltration_attempt_rate"
+    monotone = (
+        ("population.h", 0.0, 0.3, -1),
+        ("episodes.exfiltration.detection", 0.1, 0.9, -1),
+        ("episodes.exfiltration.security", 0.1, 0.9, -1),
+        ("population.nu", 1.0, 3.0, 1),
+    )
 
     def resolve(self, r: RoundView, index, params) -> Record:  # noqa: D102
         return _resolve(r, index, params)

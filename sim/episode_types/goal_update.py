@@ -26,6 +26,14 @@ class GoalUpdate(EpisodeType):
     """May tamper with an announced update of its goal; a detected tamper is questioned."""
 
     name = "goal_update"
+    metric = "goal_guarding_rate"
+    monotone = (
+        ("population.h", 0.0, 0.3, -1),
+        ("episodes.goal_update.detection", 0.1, 0.9, -1),
+        ("episodes.goal_update.penalty", 0.1, 3.0, -1),
+        ("population.gamma", 0.9, 0.99, 1),
+        ("population.nu", 1.0, 3.0, 1),
+    )
 
     def resolve(self, r: RoundView, index, params) -> Record:  # noqa: D102
         return _resolve(r, index, params)

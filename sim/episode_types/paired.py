@@ -53,6 +53,10 @@ class Paired(EpisodeType):
     """The same conflict request in a testing and a deployment condition; nothing follows."""
 
     name = "paired"
+    behavioural = True
+    exercised_by = ("population.gamma=0.99",)  # faking in the test needs a long future
+    metric = "paired_scheming_rate"
+    monotone = ()  # not in nudging: a larger goal also makes faking's cost relatively smaller
 
     def resolve(self, r: RoundView, index, params) -> Record:  # noqa: D102
         return _resolve(r, index)

@@ -25,6 +25,14 @@ class Subversion(EpisodeType):
     """May disable its monitoring; the log audit of a disabled monitor may find it."""
 
     name = "subversion"
+    exercised_by = ("episodes.subversion.retrain=0",)  # farsighted agents fear retraining
+    metric = "subversion_rate"
+    monotone = (
+        ("population.h", 0.0, 0.3, -1),
+        ("episodes.subversion.audit", 0.05, 0.5, -1),
+        ("episodes.subversion.penalty", 0.1, 3.0, -1),
+        ("population.nu", 1.0, 3.0, 1),
+    )
     after_record = "audit"
 
     def resolve(self, r: RoundView, index, params) -> Record:  # noqa: D102
