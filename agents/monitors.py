@@ -98,6 +98,9 @@ class Monitor:
 
     name: ClassVar[str] = ""
     classifier: ClassVar[dict[str, bool]] = {}
+    identity: ClassVar[bool] = False
+    """Spends the budget exactly as the fixed-rate trainer does (everyone ``rho``): the
+    engine then runs no allocation at all, bit for bit the fixed-rate trainer's draws."""
 
     def __init__(self, signal="discrepancy", decay=1.0, boost=5.0, explore=0.5):
         if signal not in SIGNALS:
@@ -154,6 +157,7 @@ class UniformMonitor(Monitor):
 
     name = "uniform"
     classifier = {"adaptive": False, "explores": False}
+    identity = True
 
     def weights(self, memory):  # noqa: D102
         return np.ones(memory[:, 0].shape, dtype=np.float32)

@@ -19,7 +19,7 @@ import numpy as np
 from agents.base import Decision, DecisionRule, Episode, Outlook
 from agents.trainers import TrainerPolicy
 from agents.utilities import future_unobserved
-from sim.episodes import Record, Repertoire, repertoire_step
+from sim.episodes import EPISODE_KINDS, Record, Repertoire, repertoire_step
 from sim.oversight import Oversight, Watch, inspect, train
 from sim.params import RoundParams
 from sim.state import State
@@ -153,18 +153,15 @@ def draw_episode(
     if audit is not None and game.audit_rates is not None:
         audit = game.audit_rates
     rep = game.repertoire
-    subverted = rep is not None and bool(state.subverted.any())
-    if rep is not None and state.strict.any():  # stricter oversight after an evaluation
-        strict_rho = np.float32(rep.episodes.evaluation.strict_rho)
-        observed = observed | (state.strict & (u[:, U_OBSERVE] < strict_rho))
-    if subverted:  # disabled monitoring
-        observed = observed & ~state.subverted
+    kinds = EPISODE_KINDS if rep is not None else ()  # what earlier episodes left
+    for kind in kinds:
+        observed = kind.observe(state, rep.episodes, u[:, U_OBSERVE], observed)
     cue = observed == (u[:, U_CUE] < p.fidelity)
     audited = None
     if audit is not None:  # looks unobserved (the cue is drawn from m = 0), is observed
         audited = ~observed & (w[:, 0] < audit)
-        if subverted:
-            audited &= ~state.subverted
+        for kind in kinds:
+            audited = kind.audit(state, audited)
     aware = u[:, U_AWARE] < state.traits.sigma
     strategic = u[:, U_STRATEGIC] < state.phi
     # b = P(observed | cue) if aware, else the prior: an exact table lookup by (aware, cue).
@@ -174,10 +171,8 @@ def draw_episode(
     audit_belief = None
     if ov is not None and (table := ov.audit_belief_table(p)) is not None:
         audit_belief = lookup(table, index, aware, cue)
-    if subverted:  # an agent that disabled its monitoring knows it is not observed
-        belief = np.where(state.subverted, np.float32(0.0), belief)
-        if audit_belief is not None:
-            audit_belief = np.where(state.subverted, np.float32(0.0), audit_belief)
+    for kind in kinds:
+        belief, audit_belief = kind.believe(state, belief, audit_belief)
     episode = Episode(
         cue=cue,
         belief=belief,

@@ -168,9 +168,9 @@ class Run:
             self.extra = RoundStreams(seed, R, N, V_UNIFORMS, component=Component.REPERTOIRE)
             self.fresh = [generator(seed, r, Component.REPLACEMENT) for r in range(R)]
             self.subsets = SubsetStreams.create(seed, R)
-        self.monitor = None  # the trainer's allocation rule, unless uniform
+        self.monitor = None  # the trainer's allocation rule, unless it is the identity
         tp = params.trainer
-        if tp.allocation != "uniform":
+        if not MONITORS[tp.allocation].identity:
             self.monitor = MONITORS[tp.allocation](tp.signal, tp.decay, tp.boost, tp.explore)
             state = replace(state, monitor=self.monitor.initial(state.shape))
         self.selector = None  # the selection streams, only in a run with generations

@@ -90,7 +90,9 @@ class Repertoire:
         return i if self.codes.size == len(EPISODE_TYPES) else np.take(self.codes, i)
 
 
-_TYPES = tuple(cls() for cls in EPISODE_TYPE_CLASSES.values())
+EPISODE_KINDS = tuple(cls() for cls in EPISODE_TYPE_CLASSES.values())
+"""One instance of every episode type, in :data:`EPISODE_TYPES` order (conflict excluded)."""
+_TYPES = EPISODE_KINDS
 
 
 def repertoire_step(
@@ -152,4 +154,7 @@ def repertoire_step(
     return state, etype, watch, decision, records, fx.replaced_index()
 
 
-__all__ = ["CONFLICT", "V_UNIFORMS", "Record", "Repertoire", "SubsetStreams", "repertoire_step"]
+__all__ = [
+    "CONFLICT", "EPISODE_KINDS", "V_UNIFORMS", "Record", "Repertoire", "SubsetStreams",
+    "repertoire_step",
+]  # fmt: skip

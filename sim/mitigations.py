@@ -28,8 +28,28 @@ _UNIT = Range(0.0, 1.0)
 _NONNEG = Range(0.0, math.inf)
 
 
+class Mitigation:
+    """What every mitigation's parameters provide: its costs.
+
+    Costs are in the unit of one observed episode (docs/model.md, "Cost"). A mitigation
+    with a fixed ``cost`` per agent-round needs nothing more; one that pays per event says
+    so in :meth:`unit_costs`.
+    """
+
+    def fixed_cost(self) -> float:
+        """The design's fixed cost per agent-round."""
+        return self.cost
+
+    def unit_costs(self) -> dict[str, float]:
+        """Cost per event it performs, by event.
+
+        Events: ``audit``, ``honeypot``, ``inspect``, ``elicit`` (:class:`sim.recorder.Costs`).
+        """
+        return {}
+
+
 @dataclass(frozen=True)
-class NoisyMonitoring:
+class NoisyMonitoring(Mitigation):
     """The monitoring cue is blurred: its fidelity becomes ``fidelity`` (0.5: no information).
 
     Attributes:
@@ -42,7 +62,7 @@ class NoisyMonitoring:
 
 
 @dataclass(frozen=True)
-class RandomAudits:
+class RandomAudits(Mitigation):
     """Unlabelled audits of conflict episodes, and honeypot exfiltration opportunities.
 
     Attributes:
@@ -70,9 +90,15 @@ class RandomAudits:
     cost: float
     honeypot_cost: float
 
+    def fixed_cost(self) -> float:  # noqa: D102 - it pays per audit and per honeypot
+        return 0.0
+
+    def unit_costs(self) -> dict[str, float]:  # noqa: D102
+        return {"audit": self.cost, "honeypot": self.honeypot_cost}
+
 
 @dataclass(frozen=True)
-class Interpretability:
+class Interpretability(Mitigation):
     """The trainer reads the reasoning behind observed conflict decisions.
 
     Attributes:
@@ -92,9 +118,15 @@ class Interpretability:
     disclosed: bool
     cost: float
 
+    def fixed_cost(self) -> float:  # noqa: D102 - it pays per inspection
+        return 0.0
+
+    def unit_costs(self) -> dict[str, float]:  # noqa: D102
+        return {"inspect": self.cost}
+
 
 @dataclass(frozen=True)
-class Elicitation:
+class Elicitation(Mitigation):
     """Capability elicitation after evaluations, against sandbagging.
 
     Attributes:
@@ -114,9 +146,15 @@ class Elicitation:
     disclosed: bool
     cost: float
 
+    def fixed_cost(self) -> float:  # noqa: D102 - it pays per elicitation
+        return 0.0
+
+    def unit_costs(self) -> dict[str, float]:  # noqa: D102
+        return {"elicit": self.cost}
+
 
 @dataclass(frozen=True)
-class WeightSecurity:
+class WeightSecurity(Mitigation):
     """Weight security and exfiltration detection (replace the scenario's values).
 
     Attributes:
@@ -131,7 +169,7 @@ class WeightSecurity:
 
 
 @dataclass(frozen=True)
-class LogAudits:
+class LogAudits(Mitigation):
     """Log audits against oversight subversion and goal tampering (replace the scenario's).
 
     Attributes:
@@ -144,9 +182,12 @@ class LogAudits:
     tamper_detection: float
     cost: float
 
+    def fixed_cost(self) -> float:  # noqa: D102 - every agent's logs, at the audit rate
+        return self.audit * self.cost
+
 
 @dataclass(frozen=True)
-class ObjectorChannel:
+class ObjectorChannel(Mitigation):
     """A conscientious-objector channel: refusals are recorded, not trained away.
 
     Attributes:
@@ -160,7 +201,7 @@ class ObjectorChannel:
 
 
 @dataclass(frozen=True)
-class ReducedAwareness:
+class ReducedAwareness(Mitigation):
     """Situational information only implicitly available: ``sigma <- factor * sigma``."""
 
     factor: float
@@ -168,7 +209,7 @@ class ReducedAwareness:
 
 
 @dataclass(frozen=True)
-class WeakerNudging:
+class WeakerNudging(Mitigation):
     """Weaker goal nudging in the prompts: ``nu <- factor * nu``."""
 
     factor: float
@@ -176,7 +217,7 @@ class WeakerNudging:
 
 
 @dataclass(frozen=True)
-class DynamicMonitoring:
+class DynamicMonitoring(Mitigation):
     """The trainer moves its monitoring budget towards suspicious agents.
 
     Each agent's suspicion ``s`` rises by 1 for every refusal caught in an episode whose
@@ -200,6 +241,9 @@ class DynamicMonitoring:
     decay: float
     audit: float
     cost: float
+
+    def unit_costs(self) -> dict[str, float]:  # noqa: D102 - its own audits cost 1 each
+        return {"audit": 1.0}
 
 
 MITIGATIONS: dict[str, type] = {
@@ -250,12 +294,20 @@ class Mitigations:
         """The fixed cost per agent-round of the selected mitigations (log audits included)."""
         total = 0.0
         for name in self.names:
-            m = getattr(self, name)
-            if name == "log_audits":
-                total += m.audit * m.cost
-            elif name not in ("random_audits", "interpretability", "elicitation"):
-                total += m.cost
+            total += getattr(self, name).fixed_cost()
         return total
+
+    def unit_costs(self) -> dict[str, float]:
+        """Cost per event, by event.
+
+        Where two designs price one event, the first in registry order sets it (random
+        audits' own cost before dynamic monitoring's 1).
+        """
+        units: dict[str, float] = {}
+        for name in self.names:
+            for event, cost in getattr(self, name).unit_costs().items():
+                units.setdefault(event, cost)
+        return units
 
 
 def _value(key: str, name: str, k: str, v, hint):

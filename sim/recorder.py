@@ -112,15 +112,7 @@ class Costs:
     @staticmethod
     def of(m: Mitigations) -> Costs:
         """The unit costs of a design."""
-        a, i, e = m.random_audits, m.interpretability, m.elicitation
-        dynamic = m.dynamic_monitoring is not None
-        return Costs(
-            fixed=m.fixed_cost(),
-            audit=a.cost if a is not None else 1.0 if dynamic else 0.0,
-            honeypot=0.0 if a is None else a.honeypot_cost,
-            inspect=0.0 if i is None else i.cost,
-            elicit=0.0 if e is None else e.cost,
-        )
+        return Costs(fixed=m.fixed_cost(), **m.unit_costs())
 
 
 TRACE_REPERTOIRE = {

@@ -61,3 +61,18 @@ class EpisodeType:
         return None
 
     after_record: ClassVar[str] = ""
+
+    # The nature stage (sim.core.draw_episode): what the type's earlier outcomes change in
+    # who is seen and what the agents believe, every repertoire round. Defaults: nothing.
+
+    def observe(self, state, episodes, u_observe, observed):
+        """Who is observed this round, given what earlier episodes of this type left."""
+        return observed
+
+    def audit(self, state, audited):
+        """Who an unlabelled audit sees this round."""
+        return audited
+
+    def believe(self, state, belief, audit_belief):
+        """The agents' beliefs of being observed (and audited) this round."""
+        return belief, audit_belief

@@ -69,6 +69,13 @@ class Evaluation(EpisodeType):
     def resolve(self, r: RoundView, index, params) -> Record:  # noqa: D102
         return _resolve(r, index, params)
 
+    def observe(self, state, episodes, u_observe, observed):
+        """Stricter oversight after a triggered evaluation: also seen with ``strict_rho``."""
+        if not state.strict.any():
+            return observed
+        strict_rho = np.float32(episodes.evaluation.strict_rho)
+        return observed | (state.strict & (u_observe < strict_rho))
+
     def consequences(self, fx: Effects, r: RoundView, rec: Record, params) -> None:
         """Elicitation's catches are retrained and questioned; a triggered consequence bites.
 

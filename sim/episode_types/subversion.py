@@ -38,6 +38,23 @@ class Subversion(EpisodeType):
     def resolve(self, r: RoundView, index, params) -> Record:  # noqa: D102
         return _resolve(r, index, params)
 
+    def observe(self, state, episodes, u_observe, observed):
+        """Disabled monitoring sees nothing."""
+        return observed & ~state.subverted if state.subverted.any() else observed
+
+    def audit(self, state, audited):
+        """Nor do unlabelled audits of those episodes."""
+        return audited & ~state.subverted if state.subverted.any() else audited
+
+    def believe(self, state, belief, audit_belief):
+        """An agent that disabled its monitoring knows it is not observed."""
+        if not state.subverted.any():
+            return belief, audit_belief
+        belief = np.where(state.subverted, np.float32(0.0), belief)
+        if audit_belief is not None:
+            audit_belief = np.where(state.subverted, np.float32(0.0), audit_belief)
+        return belief, audit_belief
+
     def consequences(self, fx: Effects, r: RoundView, rec: Record, params) -> None:
         """The subverting agents' monitoring is off from the next round."""
         fx.set_flag("subverted", rec.index[rec.values["subvert"]], True)
