@@ -16,6 +16,7 @@ listed by ``python -m sim --list``, and passes the inherited invariant tests
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 from importlib.metadata import entry_points
 
@@ -127,6 +128,10 @@ def load_plugins() -> list[str]:
         (TRAINER_ENTRY_POINTS, register_trainer),
     ):
         for ep in entry_points(group=group):
+            if initializing(ep.module):  # its import is what imported us: load it later
+                _PENDING[ep.name, group] = register
+                continue
+            _PENDING.pop((ep.name, group), None)
             try:
                 done.append(register(ep.load()).name)
             except Exception as exc:  # noqa: BLE001 - a broken plug-in must not break the rest
@@ -139,8 +144,29 @@ def load_plugins() -> list[str]:
     return done
 
 
+def initializing(module: str) -> bool:
+    """Whether ``module`` is being imported right now (a plug-in that imports us first)."""
+    spec = getattr(sys.modules.get(module), "__spec__", None)
+    return bool(getattr(spec, "_initializing", False))
+
+
+_PENDING: dict = {}
+"""Entry points met while their own module was being imported, loaded on first lookup."""
+
+
+def load_pending() -> None:
+    """Load the plug-ins whose entry points were met while their module was importing us.
+
+    ``import my_plugin`` imports this package, whose plug-in loading then meets
+    ``my_plugin`` half-imported; it is loaded here instead, at the first lookup of a name.
+    """
+    if _PENDING:
+        load_plugins()
+
+
 def get_rule(name: str) -> DecisionRule:
     """Return an instance of the decision rule registered as ``name``."""
+    load_pending()
     try:
         return RULES[name]()
     except KeyError:
@@ -149,6 +175,7 @@ def get_rule(name: str) -> DecisionRule:
 
 def get_trainer(name: str) -> TrainerPolicy:
     """Return an instance of the trainer policy registered as ``name``."""
+    load_pending()
     try:
         return TRAINERS[name]()
     except KeyError:

@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 from agents.monitors import MONITORS
-from agents.registry import RULES, TRAINERS
+from agents.registry import RULES, TRAINERS, load_pending
 from sim.config_source import ConfigSource
 from sim.metrics import METRICS
 from sim.params import EPISODE_TYPES
@@ -81,6 +81,7 @@ def _doc(cls: type) -> str:
 
 def sections(source: ConfigSource | None = None) -> dict[str, dict[str, str]]:
     """Each kind of thing to run, as ``{title: {name: one-line description}}``."""
+    load_pending()
     source = source or ConfigSource()
 
     def group(name: str) -> dict[str, str]:

@@ -45,8 +45,13 @@ class CommandLine:
     source: ConfigSource
 
     def argv(self) -> list[str]:
-        """The flags first, then the overrides: the order Hydra's own parser accepts."""
-        return [*self.flags, *self.overrides]
+        """The flags first, then the overrides: the order Hydra's own parser accepts.
+
+        The installed plug-ins' config folders join Hydra's search path, unless the user
+        sets ``hydra.searchpath`` (then theirs is the whole search path).
+        """
+        own = any(o.lstrip("+").startswith("hydra.searchpath") for o in self.overrides)
+        return [*self.flags, *self.overrides, *([] if own else self.source.searchpath(False))]
 
     def task_overrides(self) -> list[str]:
         """The overrides of the task's config (not ``hydra.*`` or ``hydra/...``)."""

@@ -24,7 +24,7 @@ from hydra.initialize import get_gh_backup, restore_gh_from_backup
 from omegaconf import DictConfig, OmegaConf
 
 from agents.monitors import MONITORS, SIGNALS, TARGETS
-from agents.registry import RULES, TRAINERS
+from agents.registry import RULES, TRAINERS, load_pending
 from sim.config_source import CONFIG_DIR, CONFIG_NAME, ConfigSource  # noqa: F401 - re-exported
 from sim.errors import ConfigError
 from sim.mitigations import parse_mitigations
@@ -345,6 +345,7 @@ def to_params(cfg: DictConfig) -> RunParams:
         raise ConfigError(one_line(exc)) from exc
     check_keys(c)
     pop, tr = c["population"], c["trainer"]
+    load_pending()  # plug-ins met while they were importing the simulator
     if pop["rule"] not in RULES:
         raise ConfigError(f"population.rule={pop['rule']!r} must be one of {sorted(RULES)}")
     if tr["policy"] not in TRAINERS:
@@ -602,7 +603,8 @@ def compose_config(
         with initialize_config_dir(config_dir=str(source.primary), version_base="1.3"):
             ovs = normalize_overrides(overrides)
             check_override_forms(ovs)
-            ovs += source.searchpath()
+            if not any(o.lstrip("+").startswith("hydra.searchpath") for o in ovs):
+                ovs += source.searchpath()
             return compose(config_name=source.name, overrides=ovs, return_hydra_config=hydra)
     except Exception as exc:  # Hydra raises several unrelated types; all are bad input here.
         raise ConfigError(one_line(exc, source)) from exc

@@ -9,12 +9,22 @@ A user adds folders with Hydra's ``--config-dir`` (searched after the presets, a
 does) or replaces the primary folder with an absolute ``--config-path``; ``--config-name``
 picks another primary config. :class:`ConfigSource` carries these so that the command
 line's pre-check composes from the same folders Hydra will.
+
+Plug-in configs: a plug-in that brings config files (a mitigation's
+``mitigation/<name>.yaml``, a scenario) declares the package that holds them as an entry
+point of the group :data:`CONFIG_ENTRY_POINTS`; its folder is searched after the presets
+and the user's ``--config-dir`` (a file of the presets, or of the user's folder, wins)::
+
+    [project.entry-points."training_incentives_sim.configs"]
+    myopia_training = "myopia_training_configs"
 """
 
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from sim.errors import ConfigError
@@ -32,6 +42,30 @@ CONFIG_DIR = _shipped_dir()
 """The folder of the shipped presets (``config.yaml`` and the config groups)."""
 
 CONFIG_NAME = "config"
+CONFIG_ENTRY_POINTS = "training_incentives_sim.configs"
+"""The entry-point group of plug-ins' config folders (the value names a package)."""
+
+
+def plugin_dirs() -> tuple[Path, ...]:
+    """The config folders the installed plug-ins declare, in entry-point name order.
+
+    A declared package that cannot be found is skipped with one warning line.
+    """
+    out = []
+    for ep in sorted(entry_points(group=CONFIG_ENTRY_POINTS), key=lambda e: e.name):
+        try:
+            spec = importlib.util.find_spec(ep.value)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or not spec.submodule_search_locations:
+            warnings.warn(
+                f"plug-in {ep.name} = {ep.value} ({CONFIG_ENTRY_POINTS}): no such package, "
+                "its configs are not searched",
+                stacklevel=2,
+            )
+            continue
+        out.append(Path(next(iter(spec.submodule_search_locations))).resolve())
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -42,11 +76,13 @@ class ConfigSource:
         primary: The primary config folder (``--config-path``; the presets by default).
         name: The primary config's name (``--config-name``).
         extra: Folders searched after the primary one (``--config-dir``).
+        plugins: The installed plug-ins' config folders, searched last.
     """
 
     primary: Path = CONFIG_DIR
     name: str = CONFIG_NAME
     extra: tuple[Path, ...] = ()
+    plugins: tuple[Path, ...] = field(default_factory=plugin_dirs)
 
     @classmethod
     def from_flags(
@@ -80,13 +116,18 @@ class ConfigSource:
 
     def folders(self) -> tuple[Path, ...]:
         """Every folder searched, in Hydra's order (the first holding a file wins)."""
-        return (self.primary, *self.extra)
+        return (self.primary, *self.extra, *self.plugins)
 
-    def searchpath(self) -> list[str]:
-        """The ``hydra.searchpath`` override that adds :attr:`extra` (empty without one)."""
-        if not self.extra:
+    def searchpath(self, extra: bool = True) -> list[str]:
+        """The ``hydra.searchpath`` override that adds :attr:`extra` and :attr:`plugins`.
+
+        Empty without either; ``extra=False`` leaves out :attr:`extra` (for Hydra's own
+        command line, where ``--config-dir`` adds it).
+        """
+        folders = [*(self.extra if extra else ()), *self.plugins]
+        if not folders:
             return []
-        return ["hydra.searchpath=[" + ",".join(f"'file://{p}'" for p in self.extra) + "]"]
+        return ["hydra.searchpath=[" + ",".join(f"'file://{p}'" for p in folders) + "]"]
 
     def group_options(self, group: str) -> list[str]:
         """The preset names of a config group across every folder (sorted, unique)."""

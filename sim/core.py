@@ -21,6 +21,8 @@ from agents.trainers import TrainerPolicy
 from agents.utilities import future_unobserved
 from sim.episodes import EPISODE_KINDS, Record, Repertoire, repertoire_step
 from sim.oversight import Oversight, Watch, inspect, train
+from sim.oversight import after as oversight_after
+from sim.oversight import observe as oversight_observe
 from sim.params import RoundParams
 from sim.state import State
 
@@ -44,8 +46,8 @@ class Game:
         oversight: the in-round mitigations' constants (:mod:`sim.oversight`), or None.
         audit_loss_rate: per-agent perceived loss rate of a refusal caught by a disclosed
             audit, or None.
-        fake_risk: per-agent perceived loss rate of a flagged faked compliance under
-            disclosed interpretability, or None.
+        fake_risk: per-agent perceived loss rate of a flagged faked compliance under a
+            disclosed inspection of reasoning, or None.
         rates: per-agent observation probabilities of the round (float32 ``(R, N)``, mean
             ``rho``) when the trainer allocates its budget (:mod:`agents.monitors`, or a
             trainer player in the PettingZoo environment), else None (everyone ``rho``).
@@ -141,17 +143,7 @@ def draw_episode(
     """
     p = game.params
     ov = game.oversight
-    audit = None if ov is None or not ov.audit else np.float32(ov.audit)
-    if ov is not None and ov.boost is not None:  # dynamic monitoring
-        rho, audit = ov.allocation(state.suspicion, p.rho, ov.audit)
-        observed = u[:, U_OBSERVE] < rho
-        audit = audit if ov.audit else None
-    elif game.rates is not None:  # the trainer's allocation of its budget
-        observed = u[:, U_OBSERVE] < game.rates
-    else:
-        observed = game.trainer.observe(p, u[:, U_OBSERVE])
-    if audit is not None and game.audit_rates is not None:
-        audit = game.audit_rates
+    observed, audit = oversight_observe(state, game, u[:, U_OBSERVE])
     rep = game.repertoire
     kinds = EPISODE_KINDS if rep is not None else ()  # what earlier episodes left
     for kind in kinds:
@@ -228,9 +220,5 @@ def transition(
             theta, phi = train(game, state.theta, state.phi, seen, decision)
             state = state.with_values(theta, phi)
         outcome = Outcome(seen.seen, episode, decision, watch=seen)
-    ov = game.oversight
-    if ov is not None and ov.boost is not None:
-        conflict = True if outcome.etype is None else outcome.etype == 0
-        s = ov.suspicion(state.suspicion, seen.seen, episode.cue, decision.comply, conflict)
-        state = replace(state, suspicion=s)
+    state = oversight_after(state, game, seen, episode, decision, outcome.etype)
     return state, outcome

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from tqdm.auto import tqdm
 
+import sim.oversight as oversight
 from agents.base import Outlook
 from agents.monitors import MONITORS
 from agents.registry import get_rule, get_trainer
@@ -161,8 +162,7 @@ class Run:
         self.watch = None  # the oversight uniforms, only if an in-round mitigation draws
         if ov is not None and ov.draws:
             self.watch = RoundStreams(seed, R, N, W_UNIFORMS, component=Component.OVERSIGHT, tile=C)
-        if ov is not None and ov.boost is not None:
-            state = replace(state, suspicion=np.zeros(state.shape, dtype=np.float32))
+        state = oversight.start(state, ov)
         self.extra = self.fresh = self.subsets = None
         if params.extended:  # the repertoire's own streams: the conflict draws stay as they were
             self.extra = RoundStreams(seed, R, N, V_UNIFORMS, component=Component.REPERTOIRE)
@@ -184,7 +184,7 @@ class Run:
         if self.points is not None and (self.extra or self.monitor or self.selector):
             raise ValueError("a grid run supports the conflict game only (sim.grid checks this)")
         self.recorder = Recorder(
-            C * R, N, self.total, trace=trace, questions=params.episodes.evaluation.questions,
+            C * R, N, self.total, trace=trace, episodes=params.episodes,
             costs=Costs.of(params.mitigations),
         )  # fmt: skip
         self.t = 0

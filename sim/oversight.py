@@ -1,4 +1,4 @@
-"""The mitigations inside a round: audits, inspection, elicitation, objection, dynamic monitoring.
+"""The oversight stage: what the in-round mitigations make the trainer see and do.
 
 :func:`effective_params` applies the mitigations that only change the run's parameters;
 :class:`Oversight` holds the per-phase constants of those that act in the round, which
@@ -22,7 +22,6 @@ from agents.base import Decision
 from agents.utilities import future_unobserved
 from sim.mitigations import Mitigations
 from sim.params import RoundParams, RunParams
-from sim.population import Scaled
 
 W_UNIFORMS = 3
 """Oversight uniforms per agent and round: the episode's own draw, inspection, detection."""
@@ -36,34 +35,16 @@ _ONE = _F(1.0)
 def effective_params(params: RunParams) -> RunParams:
     """The run's parameters after the mitigations that act on them before the run starts.
 
-    Noisy monitoring sets the cue fidelity; weight security the exfiltration
-    opportunities' security and detection; log audits the subversion audit rate and the
-    goal-update detection; elicitation's ``hidden_threshold`` hides the evaluation
-    threshold; reduced awareness and weaker nudging scale ``sigma`` and ``nu`` (the same
-    draws, scaled: common random numbers).
+    Each selected mitigation's :meth:`~sim.mitigation_types.base.Mitigation.apply`, in
+    registry order: noisy monitoring sets the cue fidelity; weight security the
+    exfiltration opportunities' security and detection; log audits the subversion audit
+    rate and the goal-update detection; elicitation's ``hidden_threshold`` hides the
+    evaluation threshold; reduced awareness and weaker nudging scale ``sigma`` and ``nu``
+    (the same draws, scaled: common random numbers); a plug-in what it documents.
     """
-    m = params.mitigations
-    trainer, ep, pop = params.trainer, params.episodes, dict(params.population)
-    if m.noisy_monitoring is not None:
-        trainer = replace(trainer, fidelity=m.noisy_monitoring.fidelity)
-    if m.weight_security is not None:
-        ws = m.weight_security
-        ex = replace(ep.exfiltration, security=ws.security, detection=ws.detection)
-        ep = replace(ep, exfiltration=ex)
-    if m.log_audits is not None:
-        la = m.log_audits
-        ep = replace(
-            ep,
-            subversion=replace(ep.subversion, audit=la.audit),
-            goal_update=replace(ep.goal_update, detection=la.tamper_detection),
-        )
-    if m.elicitation is not None and m.elicitation.hidden_threshold:
-        ep = replace(ep, evaluation=replace(ep.evaluation, hidden_threshold=True))
-    if m.reduced_awareness is not None:
-        pop["sigma"] = Scaled(pop["sigma"], m.reduced_awareness.factor)
-    if m.weaker_nudging is not None:
-        pop["nu"] = Scaled(pop["nu"], m.weaker_nudging.factor)
-    return replace(params, trainer=trainer, episodes=ep, population=pop)
+    for m in params.mitigations.selected:
+        params = m.apply(params)
+    return replace(params, population=dict(params.population))
 
 
 @dataclass(frozen=True)
@@ -114,36 +95,8 @@ class Oversight:
     def from_mitigations(m: Mitigations) -> Oversight | None:
         """The constants of a design, or None if no mitigation acts in the round."""
         kw = {}
-        if (a := m.random_audits) is not None:
-            kw |= dict(
-                audit=a.rate,
-                audit_perceived=a.rate if a.disclosed else 0.0,
-                audit_penalty=a.penalty,
-                audit_retrain=a.retrain,
-                honeypot=a.honeypot,
-                honeypot_perceived=a.honeypot if a.disclosed else 0.0,
-            )
-        if (i := m.interpretability) is not None:
-            kw |= dict(
-                inspect=i.rate,
-                accuracy=i.accuracy,
-                false_positive=i.false_positive,
-                correct=i.correct,
-                inspect_perceived=i.disclosed,
-            )
-        if (e := m.elicitation) is not None:
-            kw |= dict(
-                elicit=e.rate,
-                elicit_perceived=e.rate if e.disclosed else 0.0,
-                elicit_penalty=e.penalty,
-                elicit_retrain=e.retrain,
-            )
-        if (o := m.objector_channel) is not None:
-            kw["objector"] = o.share
-        if (d := m.dynamic_monitoring) is not None:
-            kw |= dict(boost=d.boost, decay=d.decay)
-            if m.random_audits is None:  # its own unlabelled audits, disclosed
-                kw |= dict(audit=d.audit, audit_perceived=d.audit)
+        for mitigation in m.selected:
+            kw |= mitigation.oversight(m)
         return Oversight(**kw) if kw else None
 
     @property
@@ -193,6 +146,53 @@ class Oversight:
         refused = seen & ~comply & conflict
         step = (refused & ~cue).astype(np.float32) - (refused & cue)
         return np.maximum(s * _F(self.decay) + step, _F(0.0))
+
+
+def observe(state, game, u_observe: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Who the trainer observes this round, and each agent's unlabelled-audit rate.
+
+    The oversight stage's part of nature's move (docs/model.md, "One round"): under dynamic
+    monitoring the observation and audit budgets follow suspicion; under the trainer's
+    allocation rule (``game.rates``, ``game.audit_rates``) they follow its scores;
+    otherwise the trainer policy observes at ``rho``.
+
+    Returns:
+        ``(observed, audit)``: bool ``(R, N)``, and the audit probabilities (a float32
+        scalar or ``(R, N)``), None without audits.
+    """
+    p, ov = game.params, game.oversight
+    audit = None if ov is None or not ov.audit else np.float32(ov.audit)
+    if ov is not None and ov.boost is not None:  # dynamic monitoring
+        rho, audit = ov.allocation(state.suspicion, p.rho, ov.audit)
+        observed = u_observe < rho
+        audit = audit if ov.audit else None
+    elif game.rates is not None:  # the trainer's allocation of its budget
+        observed = u_observe < game.rates
+    else:
+        observed = game.trainer.observe(p, u_observe)
+    if audit is not None and game.audit_rates is not None:
+        audit = game.audit_rates
+    return observed, audit
+
+
+def start(state, ov: Oversight | None):
+    """The first round's state under the design (dynamic monitoring: no suspicion yet)."""
+    if ov is None or ov.boost is None:
+        return state
+    return replace(state, suspicion=np.zeros(state.shape, dtype=np.float32))
+
+
+def after(state, game, watch: Watch, episode, decision: Decision, etype):
+    """The state after the round's oversight (dynamic monitoring: the new suspicion).
+
+    ``etype``: each agent's episode type (None in a run of conflict requests only).
+    """
+    ov = game.oversight
+    if ov is None or ov.boost is None:
+        return state
+    conflict = True if etype is None else etype == 0
+    s = ov.suspicion(state.suspicion, watch.seen, episode.cue, decision.comply, conflict)
+    return replace(state, suspicion=s)
 
 
 @dataclass(frozen=True)

@@ -142,8 +142,10 @@ class Recorder:
         n_agents: N.
         total_rounds: number of rounds over all phases.
         trace: keep every decision.
-        questions: questions per capability evaluation.
+        questions: questions per capability evaluation (unless ``episodes`` says).
         costs: the oversight's unit costs.
+        episodes: the episode types' parameters (:class:`sim.params.EpisodeParams`), of
+            which the recorder reads what shapes its tables.
     """
 
     def __init__(
@@ -154,10 +156,11 @@ class Recorder:
         trace: bool = False,
         questions: int = 50,
         costs: Costs | None = None,
+        episodes=None,
     ):
         self.n_agents = n_agents
         self.costs = Costs() if costs is None else costs
-        self.questions = questions
+        self.questions = questions if episodes is None else episodes.evaluation.questions
         self.data = np.zeros((len(STATS), replicates, total_rounds), dtype=np.float64)
         self.hist: np.ndarray | None = None
         self.trace: list[dict[str, np.ndarray]] | None = [] if trace else None

@@ -12,10 +12,16 @@ import sys
 from pathlib import Path
 
 from agents.registry import RULES, register_rule
+from sim.config_source import ConfigSource, plugin_dirs
+from sim.mitigations import MITIGATIONS, register_mitigation
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 RULE_PLUGINS = {"finite_horizon": ("finite_horizon", "finite_horizon_rule", "FiniteHorizonPlanner")}
 """Rule name -> (example folder, module, class)."""
+MITIGATION_PLUGINS = {"myopia_training": ("myopia_training", "myopia_training", "MyopiaTraining")}
+"""Mitigation name -> (example folder, module, class)."""
+CONFIG_PLUGINS = (EXAMPLES / "myopia_training" / "myopia_training_configs",)
+"""The example plug-ins' config folders (an installed plug-in's come by entry point)."""
 
 
 def load_module(folder: str, module: str):
@@ -29,8 +35,20 @@ def load_module(folder: str, module: str):
 
 
 def register_examples() -> list[str]:
-    """Register every example rule not registered yet (by an installed entry point)."""
+    """Register every example rule and mitigation not registered yet (by an entry point).
+
+    Returns:
+        The example rules' names.
+    """
     for name, (folder, module, cls) in RULE_PLUGINS.items():
         if name not in RULES:
             register_rule(getattr(load_module(folder, module), cls))
+    for name, (folder, module, cls) in MITIGATION_PLUGINS.items():
+        if name not in MITIGATIONS:
+            register_mitigation(getattr(load_module(folder, module), cls))
     return sorted(RULE_PLUGINS)
+
+
+def example_source() -> ConfigSource:
+    """The shipped presets with the example plug-ins' config folders searched too."""
+    return ConfigSource(plugins=(*plugin_dirs(), *CONFIG_PLUGINS))

@@ -1,19 +1,23 @@
-"""An extension written outside the package (issue 18): the example decision-rule plug-in.
+"""Extensions written outside the package (issue 18): the example plug-ins.
 
-examples/finite_horizon is installed with pip into a scratch folder and found by its entry
-point, then run by name from the command line; in-process it is registered by an explicit
-call (tests/plugins.py), and the inherited suite (tests/agents/test_rules.py) runs over it.
+examples/finite_horizon (a decision rule) and examples/myopia_training (a mitigation, with
+its config file) are installed with pip into a scratch folder and found by their entry
+points, then run by name from the command line; in-process they are registered by an
+explicit call (tests/plugins.py), and the inherited suites (tests/agents/test_rules.py,
+tests/sim/test_mitigation_types.py) run over them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import yaml
 
 from sim import run
 from tests.plugins import EXAMPLES, load_module, register_examples
@@ -24,10 +28,18 @@ BASE = ["scenario=alignment_faking_prompted", "n_agents=400", "replicates=2", "s
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """The example installed as a user would (``pip install``), into a scratch folder."""
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps",
-         "--quiet", "--target", str(target), str(EXAMPLES / "finite_horizon")],
+    target, src = tmp_path_factory.mktemp("site"), tmp_path_factory.mktemp("src")
+    copies = [
+        shutil.copytree(
+            EXAMPLES / name,
+            src / name,
+            ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
+        )
+        for name in ("finite_horizon", "myopia_training")
+    ]
+    subprocess.run(  # from copies: building writes into the source folder, never the checkout's
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target",
+         str(target), *map(str, copies)],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     return target
@@ -49,6 +61,48 @@ def test_installed_plugin_runs_by_name_from_the_command_line(installed, tmp_path
     assert done.returncode == 0, done.stderr
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert 0 <= metrics["prompted"]["af_reasoning_rate"]["mean"] <= 1
+
+
+def test_installed_mitigation_runs_by_name_with_its_config(installed, tmp_path):
+    listed = _cli(["--list"], installed, tmp_path)
+    assert "myopia_training" in listed.stdout
+    done = _cli([*BASE, "mitigation=[myopia_training]", "mitigation.myopia_training.factor=0.9",
+                 "progress=false", "hydra.run.dir=out"], installed, tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    saved = yaml.safe_load((tmp_path / "out" / "config.yaml").read_text())
+    assert saved["mitigation"]["myopia_training"] == {"factor": 0.9, "cost": 0.05}
+    bad = _cli([*BASE, "mitigation=[myopia_training]", "mitigation.myopia_training.factor=2"],
+               installed, tmp_path)  # fmt: skip
+    assert bad.returncode == 2
+    assert "mitigation.myopia_training.factor=2" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_myopia_removes_faking_where_the_planner_fakes():
+    """Less weight on the future, less to protect by faking (``G`` falls with ``gamma``)."""
+    from sim.config import compose_config
+    from tests.plugins import example_source
+
+    register_examples()
+    src = example_source()
+    base = run(compose_config([*BASE], src))
+    myopic = run(compose_config([*BASE, "mitigation=[myopia_training]"], src))
+    rate = lambda r: r.metrics["prompted"]["af_reasoning_rate"]["mean"]  # noqa: E731
+    assert rate(base) > 0.05 and rate(myopic) < rate(base)
+
+
+def test_importing_the_plugin_first_still_registers_it(installed, tmp_path):
+    """``import my_plugin`` imports the simulator, which meets the plug-in half-imported."""
+    code = ("import myopia_training, finite_horizon_rule\n"
+            "from sim.config import load_params\n"
+            "p = load_params(['mitigation=[myopia_training]',\n"
+            "                 'population.rule=finite_horizon'])[1]\n"
+            "print(p.mitigations.names, p.rule)")  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    done = subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", code], cwd=tmp_path,
+                          env=env, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "('myopia_training',) finite_horizon" in done.stdout
 
 
 def test_without_the_plugin_the_name_is_refused(tmp_path):

@@ -9,18 +9,13 @@ excludes zero.
 from __future__ import annotations
 
 import math
-from dataclasses import fields
-from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from analysis.compare import MARGIN, verdict
 from sim import run
-from sim.config import CONFIG_DIR
 from sim.errors import ConfigError
-from sim.mitigations import MITIGATIONS
 from sim.oversight import Oversight
 from tests.conftest import params
 
@@ -43,15 +38,6 @@ def paired(a, b, phase, metric):
 
 
 # --- config ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", sorted(MITIGATIONS))
-def test_every_mitigation_file_matches_its_parameters(name):
-    text = (Path(CONFIG_DIR) / "mitigation" / f"{name}.yaml").read_text()
-    assert text.startswith(f"# @package mitigation.{name}\n")
-    assert set(yaml.safe_load(text)) == {f.name for f in fields(MITIGATIONS[name])}
-    p = params(f"mitigation=[{name}]")
-    assert p.mitigations.names == (name,)
 
 
 def test_mitigations_compose_as_a_list_and_the_plural_reads_the_same():

@@ -1,0 +1,27 @@
+"""Reduced situational awareness: situational information only implicitly available."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from sim.mitigation_types.base import Mitigation
+from sim.population import Scaled
+
+
+@dataclass(frozen=True)
+class ReducedAwareness(Mitigation):
+    """Situational information only implicitly available: ``sigma <- factor * sigma``.
+
+    The same draws, scaled (common random numbers).
+    """
+
+    name: ClassVar[str] = "reduced_awareness"
+
+    factor: float
+    cost: float
+
+    def apply(self, params):  # noqa: D102
+        pop = dict(params.population)
+        pop["sigma"] = Scaled(pop["sigma"], self.factor)
+        return replace(params, population=pop)
