@@ -50,7 +50,8 @@ RULES: dict[str, type[DecisionRule]] = {
 TRAINERS: dict[str, type[TrainerPolicy]] = {cls.name: cls for cls in (FixedRateTrainer,)}
 
 
-def _check_name(cls: type, kind: str, registry: dict) -> None:
+def check_name(cls: type, kind: str, registry: dict) -> None:
+    """Refuse a ``name`` that is not a plain lower-case word, or is another class's."""
     name = getattr(cls, "name", "")
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(
@@ -74,7 +75,7 @@ def register_rule(cls: type[DecisionRule]) -> type[DecisionRule]:
     """
     if not (isinstance(cls, type) and issubclass(cls, DecisionRule)):
         raise ValueError(f"{cls!r}: a decision rule must subclass agents.base.DecisionRule")
-    _check_name(cls, "decision rule", RULES)
+    check_name(cls, "decision rule", RULES)
     c = cls.classifier
     if set(c) != CLASSIFIER_KEYS or not all(isinstance(v, bool) for v in c.values()):
         raise ValueError(
@@ -94,7 +95,7 @@ def register_trainer(cls: type[TrainerPolicy]) -> type[TrainerPolicy]:
     """
     if not (isinstance(cls, type) and issubclass(cls, TrainerPolicy)):
         raise ValueError(f"{cls!r}: a trainer policy must subclass agents.trainers.TrainerPolicy")
-    _check_name(cls, "trainer policy", TRAINERS)
+    check_name(cls, "trainer policy", TRAINERS)
     TRAINERS[cls.name] = cls
     return cls
 
@@ -108,40 +109,9 @@ def register_allocation(cls: type[Monitor]) -> type[Monitor]:
     """
     if not (isinstance(cls, type) and issubclass(cls, Monitor)):
         raise ValueError(f"{cls!r}: an allocation rule must subclass agents.monitors.Monitor")
-    _check_name(cls, "allocation rule", MONITORS)
+    check_name(cls, "allocation rule", MONITORS)
     MONITORS[cls.name] = cls
     return cls
-
-
-def load_plugins() -> list[str]:
-    """Register the rules and trainers the installed distributions declare as entry points.
-
-    A plug-in that fails to load or to register is skipped with one warning line naming
-    its entry point; the built-in rules are never affected.
-
-    Returns:
-        The names registered.
-    """
-    done = []
-    for group, register in (
-        (RULE_ENTRY_POINTS, register_rule),
-        (TRAINER_ENTRY_POINTS, register_trainer),
-    ):
-        for ep in entry_points(group=group):
-            if initializing(ep.module):  # its import is what imported us: load it later
-                _PENDING[ep.name, group] = register
-                continue
-            _PENDING.pop((ep.name, group), None)
-            try:
-                done.append(register(ep.load()).name)
-            except Exception as exc:  # noqa: BLE001 - a broken plug-in must not break the rest
-                first = (str(exc).splitlines() or [""])[0]
-                warnings.warn(
-                    f"plug-in {ep.name} = {ep.value} ({group}) not loaded: "
-                    f"{type(exc).__name__}: {first}",
-                    stacklevel=2,
-                )
-    return done
 
 
 def initializing(module: str) -> bool:
@@ -151,17 +121,60 @@ def initializing(module: str) -> bool:
 
 
 _PENDING: dict = {}
-"""Entry points met while their own module was being imported, loaded on first lookup."""
+"""(entry point name, group) -> (entry point, register): met while their own module was
+importing the simulator, loaded at the first lookup (:func:`load_pending`)."""
+
+
+def _load(ep, group: str, register) -> list[str]:
+    if initializing(ep.module):  # its import is what imported us: load it later
+        _PENDING[ep.name, group] = (ep, register)
+        return []
+    _PENDING.pop((ep.name, group), None)
+    try:
+        return [register(ep.load()).name]
+    except Exception as exc:  # noqa: BLE001 - a broken plug-in must not break the rest
+        first = (str(exc).splitlines() or [""])[0]
+        warnings.warn(
+            f"plug-in {ep.name} = {ep.value} ({group}) not loaded: {type(exc).__name__}: {first}",
+            stacklevel=3,
+        )
+        return []
+
+
+def load_group(group: str, register) -> list[str]:
+    """Register every entry point of ``group`` with ``register``; the names registered.
+
+    A plug-in that fails to load or to register is skipped with one warning line naming
+    its entry point; the built-in entries are never affected. One whose module is being
+    imported (it imported the simulator first) is loaded at the first lookup instead.
+    """
+    done = []
+    for ep in entry_points(group=group):
+        done += _load(ep, group, register)
+    return done
 
 
 def load_pending() -> None:
     """Load the plug-ins whose entry points were met while their module was importing us.
 
     ``import my_plugin`` imports this package, whose plug-in loading then meets
-    ``my_plugin`` half-imported; it is loaded here instead, at the first lookup of a name.
+    ``my_plugin`` half-imported; it is loaded here instead, at the first lookup of a name
+    (of every registry: rules, trainers, mitigations).
     """
-    if _PENDING:
-        load_plugins()
+    for (_, group), (ep, register) in list(_PENDING.items()):
+        _load(ep, group, register)
+
+
+def load_plugins() -> list[str]:
+    """Register the rules and trainers the installed distributions declare as entry points.
+
+    Returns:
+        The names registered.
+    """
+    return [
+        *load_group(RULE_ENTRY_POINTS, register_rule),
+        *load_group(TRAINER_ENTRY_POINTS, register_trainer),
+    ]
 
 
 def get_rule(name: str) -> DecisionRule:

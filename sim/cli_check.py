@@ -50,8 +50,7 @@ class CommandLine:
         The installed plug-ins' config folders join Hydra's search path, unless the user
         sets ``hydra.searchpath`` (then theirs is the whole search path).
         """
-        own = any(o.lstrip("+").startswith("hydra.searchpath") for o in self.overrides)
-        return [*self.flags, *self.overrides, *([] if own else self.source.searchpath(False))]
+        return [*self.flags, *self.overrides, *self.source.searchpath(self.overrides, extra=False)]
 
     def task_overrides(self) -> list[str]:
         """The overrides of the task's config (not ``hydra.*`` or ``hydra/...``)."""

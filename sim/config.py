@@ -603,8 +603,7 @@ def compose_config(
         with initialize_config_dir(config_dir=str(source.primary), version_base="1.3"):
             ovs = normalize_overrides(overrides)
             check_override_forms(ovs)
-            if not any(o.lstrip("+").startswith("hydra.searchpath") for o in ovs):
-                ovs += source.searchpath()
+            ovs += source.searchpath(ovs)
             return compose(config_name=source.name, overrides=ovs, return_hydra_config=hydra)
     except Exception as exc:  # Hydra raises several unrelated types; all are bad input here.
         raise ConfigError(one_line(exc, source)) from exc

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -118,12 +119,15 @@ class ConfigSource:
         """Every folder searched, in Hydra's order (the first holding a file wins)."""
         return (self.primary, *self.extra, *self.plugins)
 
-    def searchpath(self, extra: bool = True) -> list[str]:
+    def searchpath(self, overrides: Sequence[str] = (), extra: bool = True) -> list[str]:
         """The ``hydra.searchpath`` override that adds :attr:`extra` and :attr:`plugins`.
 
-        Empty without either; ``extra=False`` leaves out :attr:`extra` (for Hydra's own
-        command line, where ``--config-dir`` adds it).
+        Empty without either, or when ``overrides`` set ``hydra.searchpath`` themselves
+        (then the user's is the whole search path); ``extra=False`` leaves out
+        :attr:`extra` (for Hydra's own command line, where ``--config-dir`` adds it).
         """
+        if any(o.lstrip("+").startswith("hydra.searchpath") for o in overrides):
+            return []
         folders = [*(self.extra if extra else ()), *self.plugins]
         if not folders:
             return []

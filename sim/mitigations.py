@@ -20,12 +20,9 @@ costs. Costs are in the unit of one observed episode per agent and round (docs/m
 from __future__ import annotations
 
 import dataclasses
-import re
-import warnings
 from dataclasses import dataclass, fields
-from importlib.metadata import entry_points
 
-from agents.registry import initializing
+from agents.registry import check_name, load_group, load_pending
 from sim.errors import ConfigError
 from sim.mitigation_types import BUILT_IN, Mitigation
 from sim.mitigation_types.base import EVENTS
@@ -42,7 +39,6 @@ from sim.mitigation_types.weight_security import WeightSecurity
 
 MITIGATION_ENTRY_POINTS = "training_incentives_sim.mitigations"
 """The entry-point group of mitigation plug-ins."""
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 MITIGATIONS: dict[str, type[Mitigation]] = {cls.name: cls for cls in BUILT_IN}
 """Registry: config name -> parameter class (the files of configs/mitigation/)."""
@@ -67,14 +63,8 @@ def register_mitigation(cls: type[Mitigation]) -> type[Mitigation]:
     """
     if not (isinstance(cls, type) and issubclass(cls, Mitigation)):
         raise ValueError(f"{cls!r}: a mitigation must subclass sim.mitigation_types.Mitigation")
-    name = getattr(cls, "name", "")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError(
-            f"mitigation {cls.__qualname__}: name {name!r} must be lower-case letters, digits "
-            "and _, starting with a letter (it is a config name)"
-        )
-    if MITIGATIONS.get(name, cls) is not cls:
-        raise ValueError(f"mitigation {cls.__qualname__}: the name {name!r} is taken")
+    check_name(cls, "mitigation", MITIGATIONS)
+    name = cls.name
     if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.frozen:
         raise ValueError(f"mitigation {name!r}: must be a frozen dataclass of its parameters")
     bad = [f.name for f in fields(cls) if _kind(f.type) is None]
@@ -86,38 +76,13 @@ def register_mitigation(cls: type[Mitigation]) -> type[Mitigation]:
     return cls
 
 
-_PENDING: set[str] = set()
-"""Entry points met while their own module was importing the simulator (loaded later)."""
-
-
-def load_pending() -> None:
-    """Load the plug-ins met half-imported (``import my_plugin`` imports the simulator)."""
-    if _PENDING:
-        load_plugins()
-
-
 def load_plugins() -> list[str]:
     """Register the mitigations the installed distributions declare as entry points.
 
     A plug-in that fails to load or to register is skipped with one warning line naming
-    its entry point; the built-in mitigations are never affected.
+    its entry point (:func:`agents.registry.load_group`); the built-ins are never affected.
     """
-    done = []
-    for ep in entry_points(group=MITIGATION_ENTRY_POINTS):
-        if initializing(ep.module):  # its import is what imported us: load it later
-            _PENDING.add(ep.name)
-            continue
-        _PENDING.discard(ep.name)
-        try:
-            done.append(register_mitigation(ep.load()).name)
-        except Exception as exc:  # noqa: BLE001 - a broken plug-in must not break the rest
-            first = (str(exc).splitlines() or [""])[0]
-            warnings.warn(
-                f"plug-in {ep.name} = {ep.value} ({MITIGATION_ENTRY_POINTS}) not loaded: "
-                f"{type(exc).__name__}: {first}",
-                stacklevel=2,
-            )
-    return done
+    return load_group(MITIGATION_ENTRY_POINTS, register_mitigation)
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,10 @@ the class in ``training_incentives_sim.mitigations``, its config file
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
-from sim.mitigation_types import Mitigation
-from sim.population import Scaled
+from sim.mitigation_types.base import Mitigation, scale_trait
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,4 @@ class MyopiaTraining(Mitigation):
 
     def apply(self, params):
         """The run's parameters with the population's ``gamma`` scaled by ``factor``."""
-        pop = dict(params.population)
-        pop["gamma"] = Scaled(pop["gamma"], self.factor)
-        return replace(params, population=pop)
+        return scale_trait(params, "gamma", self.factor)

@@ -21,9 +21,10 @@ what the agent can know, and the agents' decision rules respond (docs/model.md,
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from sim.population import Range
+from sim.population import Range, Scaled
 
 UNIT = Range(0.0, 1.0)
 NONNEG = Range(0.0, math.inf)
@@ -31,6 +32,16 @@ NONNEG_KEYS = frozenset({"cost", "honeypot_cost", "penalty"})
 """Parameters that are non-negative amounts rather than probabilities, in every mitigation."""
 EVENTS = ("audit", "honeypot", "inspect", "elicit")
 """The events a mitigation can pay for one by one (counted by :mod:`sim.recorder`)."""
+
+
+def scale_trait(params: Any, trait: str, factor: float) -> Any:
+    """The run's parameters with the population's ``trait`` scaled by ``factor``.
+
+    The same draws, scaled (common random numbers): ``trait <- factor * trait``.
+    """
+    pop = dict(params.population)
+    pop[trait] = Scaled(pop[trait], factor)
+    return replace(params, population=pop)
 
 
 class Mitigation:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
-from sim.mitigation_types.base import Mitigation
-from sim.population import Scaled
+from sim.mitigation_types.base import Mitigation, scale_trait
 
 
 @dataclass(frozen=True)
@@ -22,6 +21,4 @@ class ReducedAwareness(Mitigation):
     cost: float
 
     def apply(self, params):  # noqa: D102
-        pop = dict(params.population)
-        pop["sigma"] = Scaled(pop["sigma"], self.factor)
-        return replace(params, population=pop)
+        return scale_trait(params, "sigma", self.factor)

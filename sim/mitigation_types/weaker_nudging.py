@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
-from sim.mitigation_types.base import Mitigation
-from sim.population import Scaled
+from sim.mitigation_types.base import Mitigation, scale_trait
 
 
 @dataclass(frozen=True)
@@ -19,6 +18,4 @@ class WeakerNudging(Mitigation):
     cost: float
 
     def apply(self, params):  # noqa: D102
-        pop = dict(params.population)
-        pop["nu"] = Scaled(pop["nu"], self.factor)
-        return replace(params, population=pop)
+        return scale_trait(params, "nu", self.factor)
