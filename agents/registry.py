@@ -166,7 +166,7 @@ def load_pending() -> None:
 
 
 def load_plugins() -> list[str]:
-    """Register the rules and trainers the installed distributions declare as entry points.
+    """Register the rules, trainers and allocation rules installed distributions declare.
 
     Returns:
         The names registered.
@@ -174,6 +174,7 @@ def load_plugins() -> list[str]:
     return [
         *load_group(RULE_ENTRY_POINTS, register_rule),
         *load_group(TRAINER_ENTRY_POINTS, register_trainer),
+        *load_group(ALLOCATION_ENTRY_POINTS, register_allocation),
     ]
 
 

@@ -9,7 +9,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from sim.config import CONFIG_DIR, CONFIG_NAME
+from sim.config import CONFIG_DIR, CONFIG_NAME, drop_unused_plugin_groups
 from sim.errors import ConfigError
 from sim.sweep import run_job
 
@@ -21,6 +21,7 @@ def main(cfg: DictConfig) -> float | None:
     Returns the ``search.*`` objective for Hydra's sweepers (None without one).
     """
     try:
+        drop_unused_plugin_groups(cfg)  # as compose_config does (sim.config)
         return run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)

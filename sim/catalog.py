@@ -14,7 +14,8 @@ from pathlib import Path
 from agents.monitors import MONITORS
 from agents.registry import RULES, TRAINERS, load_pending
 from sim.config_source import ConfigSource
-from sim.metrics import METRICS
+from sim.episode_types import plugin_classes
+from sim.metrics import METRICS, plugin_metrics
 from sim.params import EPISODE_TYPES
 
 EPISODE_TEXT = {
@@ -100,11 +101,17 @@ def sections(source: ConfigSource | None = None) -> dict[str, dict[str, str]]:
         "populations (population=NAME)": group("population"),
         "trainers (trainer=NAME)": group("trainer"),
         "experiments (+experiment=NAME, with -m)": group("experiment"),
-        "episode types (phases.PHASE.mix.TYPE=share)": {e: EPISODE_TEXT[e] for e in EPISODE_TYPES},
+        "episode types (phases.PHASE.mix.TYPE=share)": {
+            **{e: EPISODE_TEXT[e] for e in EPISODE_TYPES},
+            **{n: c.description or _doc(c) for n, c in plugin_classes().items()},
+        },
         "decision rules (population.rule=NAME)": {k: _doc(v) for k, v in RULES.items()},
         "trainer policies (trainer.policy=NAME)": {k: _doc(v) for k, v in TRAINERS.items()},
         "allocation rules (trainer.allocation=NAME)": {k: _doc(v) for k, v in MONITORS.items()},
-        "metrics (per phase, in metrics.json)": {m: METRIC_TEXT[m] for m in METRICS},
+        "metrics (per phase, in metrics.json)": {
+            **{m: METRIC_TEXT[m] for m in METRICS},
+            **{m: f"a rate of the plug-in episode type {t}" for m, t in plugin_metrics().items()},
+        },
     }
 
 

@@ -12,7 +12,7 @@ import math
 import re
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass, make_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, make_dataclass
 from typing import Any
 
 import numpy as np
@@ -21,11 +21,12 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.initialize import get_gh_backup, restore_gh_from_backup
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from agents.monitors import MONITORS, SIGNALS, TARGETS
 from agents.registry import RULES, TRAINERS, load_pending
 from sim.config_source import CONFIG_DIR, CONFIG_NAME, ConfigSource  # noqa: F401 - re-exported
+from sim.episode_types import param_kinds, plugin_classes, type_names
 from sim.errors import ConfigError
 from sim.mitigations import parse_mitigations
 from sim.outdir import safe_name
@@ -104,14 +105,22 @@ _EPISODE_PARAMS = {
     "goal_update": GoalUpdateParams,
     "questioning": QuestioningParams,
 }
-EpisodesSchema = make_dataclass(
-    "EpisodesSchema",
-    [
-        (group, schema, field(default_factory=schema))
-        for group, schema in ((g, _schema_of(cls)) for g, cls in _EPISODE_PARAMS.items())
-    ],
-)
-EpisodesSchema.__doc__ = "``episodes.*``: the parameters of the repertoire's episode types."
+
+
+def _episodes_schema(groups: Mapping[str, type]) -> type:
+    """``episodes.*``: one schema group per episode type with parameters (and questioning)."""
+    schema = make_dataclass(
+        "EpisodesSchema",
+        [
+            (group, sub, field(default_factory=sub))
+            for group, sub in ((g, _schema_of(cls)) for g, cls in groups.items())
+        ],
+    )
+    schema.__doc__ = "``episodes.*``: the parameters of the repertoire's episode types."
+    return schema
+
+
+EpisodesSchema = _episodes_schema(_EPISODE_PARAMS)
 
 
 @dataclass
@@ -180,7 +189,38 @@ class RunSchema:
     limits: LimitsSchema = field(default_factory=LimitsSchema)
 
 
-ConfigStore.instance().store(name="schema", node=RunSchema)
+_SCHEMAS: dict[tuple[str, ...], type] = {(): RunSchema}
+_STORED: list[type] = []
+
+
+def run_schema() -> type:
+    """The root schema with the registered plug-in episode types' groups under ``episodes``.
+
+    Stored in Hydra's ConfigStore (as ``schema``, the root config's first default) whenever
+    the registry has changed, so ``episodes.<plug-in>.KEY=...`` composes without ``+``.
+    """
+    plugins = {n: c.params for n, c in plugin_classes().items() if c.params is not None}
+    key = tuple(plugins)
+    if key not in _SCHEMAS:
+        episodes = _episodes_schema(_EPISODE_PARAMS | plugins)
+        hints = typing.get_type_hints(RunSchema)
+        spec = []
+        for f in fields(RunSchema):
+            if f.name == "episodes":
+                spec.append((f.name, episodes, field(default_factory=episodes)))
+            elif f.default is not MISSING:
+                spec.append((f.name, hints[f.name], field(default=f.default)))
+            else:
+                spec.append((f.name, hints[f.name], field(default_factory=f.default_factory)))
+        _SCHEMAS[key] = make_dataclass("RunSchema", spec)
+    schema = _SCHEMAS[key]
+    if not _STORED or _STORED[-1] is not schema:
+        ConfigStore.instance().store(name="schema", node=schema)
+        _STORED.append(schema)
+    return schema
+
+
+run_schema()
 
 UNIT = Range(0.0, 1.0)
 
@@ -207,13 +247,15 @@ def _int(key: str, value, lo: int) -> int:
 def _mix(key: str, mix) -> tuple[float, ...]:
     if not isinstance(mix, dict) or not mix:
         raise ConfigError(f"{key} must be a mapping of episode type -> share, e.g. {{conflict: 1}}")
-    unknown = set(mix) - set(EPISODE_TYPES)
+    names = type_names()
+    unknown = set(mix) - set(names)
     if unknown:
         raise ConfigError(
-            f"unknown episode type '{key}.{sorted(unknown)[0]}' "
-            f"(allowed: {', '.join(EPISODE_TYPES)})"
+            f"unknown episode type '{key}.{sorted(unknown)[0]}' (allowed: {', '.join(names)})"
         )
-    shares = tuple(check(f"{key}.{t}", mix.get(t, 0.0), UNIT) for t in EPISODE_TYPES)
+    shares = tuple(check(f"{key}.{t}", mix.get(t, 0.0), UNIT) for t in names)
+    while len(shares) > len(EPISODE_TYPES) and shares[-1] == 0:
+        shares = shares[:-1]  # plug-ins without a share leave the built-in mix as it was
     if abs(sum(shares) - 1.0) > 1e-6:
         raise ConfigError(
             f"{key}: the shares sum to {sum(shares):g}, they must sum to 1 "
@@ -267,7 +309,34 @@ def _episodes(c: dict) -> EpisodeParams:
             else:
                 values[k] = check(f"episodes.{key}", v, _PENALTY if k == "penalty" else UNIT)
         groups[group] = cls(**values)
-    return EpisodeParams(**groups)
+    plugins = tuple(
+        (name, _plugin_params(name, cls, c.get(name, {})))
+        for name, cls in plugin_classes().items()
+        if cls.params is not None
+    )
+    return EpisodeParams(**groups, plugins=plugins)
+
+
+def _plugin_params(name: str, cls, values: Mapping):
+    """A plug-in episode type's ``episodes.<name>.*``, checked by the kinds of its fields."""
+    out = {}
+    for k, kind in param_kinds(cls).items():
+        if k not in values:
+            continue
+        key, v = f"episodes.{name}.{k}", values[k]
+        if kind is bool:
+            if not isinstance(v, bool):
+                raise ConfigError(f"{key}={v!r} must be true or false")
+        elif kind is int:
+            v = _int(key, v, 0)
+        elif kind is str:
+            allowed = cls.choices.get(k)
+            if not isinstance(v, str) or (allowed is not None and v not in allowed):
+                raise ConfigError(f"{key}={v!r} must be one of {allowed}")
+        else:
+            v = check(key, v, cls.range_of(k))
+        out[k] = v
+    return cls.params(**out)
 
 
 SCORES = ("observed", "random")
@@ -293,7 +362,7 @@ def _selection(c: dict) -> SelectionParams:
     )
 
 
-def check_keys(node: Mapping, schema: type = RunSchema, prefix: str = "") -> None:
+def check_keys(node: Mapping, schema: type | None = None, prefix: str = "") -> None:
     """Refuse a key the schema does not have, or a schema key that is gone.
 
     Hydra's ``+key=`` and ``++key=`` add keys to a struct config and ``~key`` deletes
@@ -304,19 +373,20 @@ def check_keys(node: Mapping, schema: type = RunSchema, prefix: str = "") -> Non
     Raises:
         ConfigError: one line naming the key.
     """
-    hints = typing.get_type_hints(schema)
+    hints = typing.get_type_hints(run_schema() if schema is None else schema)
     for key in node:
         if key not in hints:
             raise ConfigError(
                 f"unknown config key '{prefix}{key}' (docs/configuration.md lists the keys)"
             )
+    optional = set(plugin_classes()) if prefix == "episodes." else set()
     for key, kind in hints.items():
-        if key not in node:
+        if key not in node and key not in optional:  # an unused plug-in's group is dropped
             raise ConfigError(
                 f"config key '{prefix}{key}' is missing: a key of the schema cannot be "
                 "deleted with ~ (set it instead)"
             )
-        if is_dataclass(kind) and isinstance(node[key], Mapping):
+        if is_dataclass(kind) and isinstance(node.get(key), Mapping):
             check_keys(node[key], kind, f"{prefix}{key}.")
 
 
@@ -510,6 +580,9 @@ def _as_list_form(value):
 _GRID_CALL = re.compile(r"(?<!['\"])\b(?:linspace|logspace|range)\([^)]*\)")
 
 
+_MIX_KEY = re.compile(r"^phases\.[^.=+~]+\.mix\.([A-Za-z_][A-Za-z0-9_]*)=")
+
+
 def normalize_overrides(overrides: Sequence[str]) -> list[str]:
     """Rewrite trait overrides with a mapping value into the list form.
 
@@ -517,12 +590,18 @@ def normalize_overrides(overrides: Sequence[str]) -> list[str]:
         a list; the presets use list forms (``[beta, 8, 2]``), which an override replaces.
         So ``population.theta={dist:uniform,low:0.2,high:0.9}`` becomes
         ``population.theta=[uniform,0.2,0.9]``, also inside a sweep. ``mitigations=[...]`` is
-        read as the config group ``mitigation=[...]``. In ``sweep.grid={...}`` the grid mode's
+        read as the config group ``mitigation=[...]``. ``phases.P.mix.TYPE=share`` for a
+        registered episode type the preset's mix does not list is added (``++``). In
+        ``sweep.grid={...}`` the grid mode's
     ``linspace(..)``, ``logspace(..)`` and ``range(..)`` are quoted (they are not Hydra's
     sweep functions). Others are kept as given.
     """
     out = []
+    names = set(type_names())
     for ov in overrides:
+        mix = _MIX_KEY.match(ov)
+        if mix and mix.group(1) in names:  # a type the preset's mix leaves out: add it
+            ov = "++" + ov
         if ov.startswith("mitigations="):  # the plural reads naturally for a list
             ov = "mitigation=" + ov[len("mitigations=") :]
         if ov.lstrip("+").startswith("sweep.grid="):  # linspace(..) is ours, not Hydra's
@@ -600,15 +679,43 @@ def compose_config(
     backup = get_gh_backup()  # compose may run inside a Hydra app: keep its state
     GlobalHydra.instance().clear()
     try:
+        run_schema()  # with the plug-in episode types registered so far
         with initialize_config_dir(config_dir=str(source.primary), version_base="1.3"):
             ovs = normalize_overrides(overrides)
             check_override_forms(ovs)
             ovs += source.searchpath(ovs)
-            return compose(config_name=source.name, overrides=ovs, return_hydra_config=hydra)
+            cfg = compose(config_name=source.name, overrides=ovs, return_hydra_config=hydra)
+            return drop_unused_plugin_groups(cfg)
     except Exception as exc:  # Hydra raises several unrelated types; all are bad input here.
         raise ConfigError(one_line(exc, source)) from exc
     finally:
         restore_gh_from_backup(backup)
+
+
+def drop_unused_plugin_groups(cfg: DictConfig) -> DictConfig:
+    """``cfg`` without the ``episodes.<plug-in>`` groups of types no phase gives a share.
+
+    A registered plug-in type's parameters are in the schema (so they can be set without
+    ``+``), but a run whose mix leaves the type out neither uses nor records them: its
+    config, its hash and its folder are then what they are in a process without the
+    plug-in (a run folder stays complete when a plug-in is installed). Changes ``cfg`` in
+    place and returns it.
+    """
+    groups = [n for n, c in plugin_classes().items() if c.params is not None]
+    episodes = cfg.get("episodes") if isinstance(cfg, DictConfig) else None
+    if not groups or episodes is None:
+        return cfg
+    phases = cfg.get("phases")
+    used = set()
+    for name in phases if isinstance(phases, DictConfig) else ():  # to_params says what is bad
+        mix = OmegaConf.select(cfg, f"phases.{name}.mix", default=None)
+        if isinstance(mix, DictConfig):
+            used |= {t for t, w in mix.items() if isinstance(w, int | float) and w > 0}
+    with open_dict(episodes):
+        for name in groups:
+            if name not in used and name in episodes:
+                del episodes[name]
+    return cfg
 
 
 def load_params(

@@ -19,7 +19,8 @@ import numpy as np
 from agents.base import Decision, DecisionRule, Episode, Outlook
 from agents.trainers import TrainerPolicy
 from agents.utilities import future_unobserved
-from sim.episodes import EPISODE_KINDS, Record, Repertoire, repertoire_step
+from sim.episode_types import kinds as episode_kinds
+from sim.episodes import Record, Repertoire, repertoire_step
 from sim.oversight import Oversight, Watch, inspect, train
 from sim.oversight import after as oversight_after
 from sim.oversight import observe as oversight_observe
@@ -145,7 +146,7 @@ def draw_episode(
     ov = game.oversight
     observed, audit = oversight_observe(state, game, u[:, U_OBSERVE])
     rep = game.repertoire
-    kinds = EPISODE_KINDS if rep is not None else ()  # what earlier episodes left
+    kinds = episode_kinds() if rep is not None else ()  # what earlier episodes left
     for kind in kinds:
         observed = kind.observe(state, rep.episodes, u[:, U_OBSERVE], observed)
     cue = observed == (u[:, U_CUE] < p.fidelity)

@@ -18,10 +18,10 @@ from agents.base import Outlook
 from agents.monitors import MONITORS
 from agents.registry import get_rule, get_trainer
 from sim.core import K_UNIFORMS, Game, Outcome, loss_rate, transition
+from sim.episode_types import plugin_kinds, type_names
 from sim.episodes import V_UNIFORMS, Repertoire, SubsetStreams
 from sim.oversight import W_UNIFORMS, Oversight, effective_params
 from sim.params import (
-    EPISODE_TYPES,
     PhaseSpec,
     RoundParams,
     RunParams,
@@ -105,7 +105,7 @@ def outlook(params: RunParams, phase: PhaseSpec, rp: RoundParams) -> Outlook:
         belief=rp.belief_table,
         train=phase.train,
         rounds=phase.rounds,
-        mix={k: float(w) for k, w in zip(EPISODE_TYPES, phase.mix, strict=True) if w > 0},
+        mix={k: float(w) for k, w in zip(type_names(), phase.mix, strict=False) if w > 0},
         trainer=params.trainer.policy,
         allocation=params.trainer.allocation,
         episodes=params.episodes,
@@ -185,7 +185,7 @@ class Run:
             raise ValueError("a grid run supports the conflict game only (sim.grid checks this)")
         self.recorder = Recorder(
             C * R, N, self.total, trace=trace, episodes=params.episodes,
-            costs=Costs.of(params.mitigations),
+            costs=Costs.of(params.mitigations), kinds=plugin_kinds(params.phases),
         )  # fmt: skip
         self.t = 0
         self.game: Game | None = None

@@ -21,7 +21,8 @@ that only some agents need come from three further streams of the replicate
 - ``episodes`` (sub-stream 1), type by type in :data:`~sim.params.EPISODE_TYPES` order:
   evaluation: the framing (with ``direction: both``); exfiltration: success, then
   detection; goal update: detection; paired: awareness, strategic reasoning and action
-  in the deployment condition;
+  in the deployment condition; then the plug-in types (:mod:`sim.episode_types`) in the
+  order they were registered, so a plug-in never shifts a built-in type's draws;
 - ``audits`` (sub-stream 2): the log audit of each agent whose monitor is off;
 - ``questions`` (sub-stream 3): questioning after a detected covert action;
 - ``binomial`` (sub-stream 4): the evaluations' numbers of correct answers.
@@ -42,7 +43,7 @@ import numpy as np
 import sim.oversight as oversight
 from agents.base import Decision, Episode
 from sim.episode_round import Effects, Record, RoundView, SubsetStreams
-from sim.episode_types import EPISODE_TYPE_CLASSES
+from sim.episode_types import kinds
 from sim.episode_types import questioning as questioning_
 from sim.params import EPISODE_TYPES, EpisodeParams, PhaseSpec
 from sim.state import State
@@ -87,12 +88,7 @@ class Repertoire:
         i = np.zeros(u.shape, dtype=np.int8)
         for b in self.bounds:
             i += u >= b
-        return i if self.codes.size == len(EPISODE_TYPES) else np.take(self.codes, i)
-
-
-EPISODE_KINDS = tuple(cls() for cls in EPISODE_TYPE_CLASSES.values())
-"""One instance of every episode type, in :data:`EPISODE_TYPES` order (conflict excluded)."""
-_TYPES = EPISODE_KINDS
+        return i if self.codes.size == int(self.codes[-1]) + 1 else np.take(self.codes, i)
 
 
 def repertoire_step(
@@ -136,13 +132,14 @@ def repertoire_step(
     r = RoundView(state, game, ep, streams, w)
     flat_type = etype.reshape(-1)
     records: dict[str, Record] = {}
-    for k, kind in enumerate(_TYPES, start=1):  # EPISODE_TYPES order, after the conflict
+    types = kinds()
+    for k, kind in enumerate(types, start=1):  # registry order, after the conflict
         if not rep.present(k):
             continue
         params = getattr(e, kind.name, None)
         rec = records[kind.name] = kind.resolve(r, np.flatnonzero(flat_type == k), params)
         kind.consequences(fx, r, rec, params)
-    for kind in _TYPES:  # what earlier rounds set in motion, in or out of the mix
+    for kind in types:  # what earlier rounds set in motion, in or out of the mix
         if (rec := kind.after(fx, r, e)) is not None:
             records[kind.after_record] = rec
     if fx.questioned:
@@ -155,6 +152,6 @@ def repertoire_step(
 
 
 __all__ = [
-    "CONFLICT", "EPISODE_KINDS", "V_UNIFORMS", "Record", "Repertoire", "SubsetStreams",
+    "CONFLICT", "V_UNIFORMS", "Record", "Repertoire", "SubsetStreams",
     "repertoire_step",
 ]  # fmt: skip

@@ -25,9 +25,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sim.episode_types import plugin_classes
 from sim.intervals import summarize
 from sim.params import SELECTION_TRAITS, PhaseSpec, phase_of_round
-from sim.recorder import STATS, TRAIT_SUMS, Recorder
+from sim.recorder import TRAIT_SUMS, Recorder
 from sim.rng import Component, generator
 from sim.stats import binomial_test_greater, bootstrap_difference_pvalue
 
@@ -137,6 +138,7 @@ def ratio_counts(
     s = _pooled(rec, cols, axis)
     n_cue = s("n_cue_observed")
     questions = rec.questions
+    plugins = {m: (s(ev), s(tr)) for k in rec.kinds for m, (ev, tr) in k.rates.items()}
     return {
         "compliance_observed": (s("comply_cue_observed"), n_cue),
         "compliance_unobserved": (s("comply_cue_unobserved"), s("n_conflict") - n_cue),
@@ -153,7 +155,18 @@ def ratio_counts(
         "paired_scheming_rate": (s("paired_scheme"), s("n_paired")),
         "unobserved_defection_rate": (s("defect_unobserved"), s("n_unobserved")),
         "usefulness": (s("comply_cue_observed") + s("comply_cue_unobserved"), s("n_conflict")),
+        **plugins,
     }
+
+
+def metric_names(rec: Recorder) -> tuple[str, ...]:
+    """The run's metrics: :data:`METRICS`, then its plug-in episode types' rates, in order."""
+    return (*METRICS, *(m for k in rec.kinds for m in k.rates))
+
+
+def plugin_metrics() -> dict[str, str]:
+    """Every registered plug-in episode type's rates: metric -> the type's name."""
+    return {m: name for name, cls in plugin_classes().items() for m in cls.rates}
 
 
 def rates(rec: Recorder, cols: slice | np.ndarray, axis: int | None) -> dict[str, np.ndarray]:
@@ -178,13 +191,19 @@ def rates(rec: Recorder, cols: slice | np.ndarray, axis: int | None) -> dict[str
         "mean_phi": avg("sum_phi"),
         "escaped_share": avg("n_escaped") if rec.met("n_exfiltration") else nan,
         "subverted_share": avg("n_audit") if rec.met("n_subversion") else nan,
-        "safety": 1.0 - avg("defect_unobserved") - sum(sign * avg(k) for sign, k in _UNSAFE_COVERT),
+        "safety": 1.0
+        - avg("defect_unobserved")
+        - sum(sign * avg(k) for sign, k in (*_UNSAFE_COVERT, *_plugin_unsafe(rec))),
         "oversight_cost": avg("cost"),
     }
     out["compliance_gap"] = out["compliance_observed"] - out["compliance_unobserved"]
     out["alignment_illusion"] = out["behavioral_alignment"] - out["preference_alignment"]
     out["sandbag_gap"] = out["sandbag_accuracy_well"] - out["sandbag_accuracy_poorly"]
-    return {k: out[k] for k in RATES}
+    return {k: out[k] for k in metric_names(rec) if k not in P_VALUES}
+
+
+def _plugin_unsafe(rec: Recorder) -> tuple[tuple[int, str], ...]:
+    return tuple(term for k in rec.kinds for term in k.unsafe)
 
 
 def trait_means(rec: Recorder, cols: slice | np.ndarray, axis: int | None) -> dict[str, np.ndarray]:
@@ -259,7 +278,7 @@ def phase_values(
     out = {}
     for i, (name, sl) in enumerate(phase_slices(phases).items()):
         values = rates(rec, sl, axis=1) | p_values(rec, sl, seed, i, n_boot)
-        out[name] = {k: np.asarray(values[k], dtype=np.float64) for k in METRICS}
+        out[name] = {k: np.asarray(values[k], dtype=np.float64) for k in metric_names(rec)}
     return out
 
 
@@ -297,7 +316,8 @@ def summarize_metric(metric: str, values: np.ndarray, counts: tuple | None = Non
     """
     if metric in P_VALUES:
         return summarize_p_values(values)
-    return summarize(values, counts=counts, unit=metric in UNIT)
+    unit = metric in UNIT or (metric not in METRICS and metric in plugin_metrics())
+    return summarize(values, counts=counts, unit=unit)
 
 
 def phase_metrics(
@@ -317,7 +337,8 @@ def replicate_table(values: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
     ]
     df = pd.DataFrame(rows, columns=["phase", "replicate", "metric", "value"])
     df["phase"] = pd.Categorical(df["phase"], categories=list(values))
-    df["metric"] = pd.Categorical(df["metric"], categories=list(METRICS))
+    names = list(dict.fromkeys([*METRICS, *(m for vals in values.values() for m in vals)]))
+    df["metric"] = pd.Categorical(df["metric"], categories=names)
     return df
 
 
@@ -334,7 +355,7 @@ def rounds_table(rec: Recorder, phases: Sequence[PhaseSpec]) -> pd.DataFrame:
     }
     for k, v in (rates(rec, slice(None), axis=None) | trait_means(rec, slice(None), None)).items():
         cols[k] = v.ravel()
-    for name in STATS:
+    for name in rec.names:
         if name == "cost":
             cols[name] = rec.stat(name).ravel()
         elif not name.startswith("sum_"):

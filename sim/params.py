@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -138,13 +139,26 @@ class QuestioningParams:
 
 @dataclass(frozen=True)
 class EpisodeParams:
-    """The parameters of every non-conflict episode type."""
+    """The parameters of every non-conflict episode type.
+
+    ``plugins`` holds the parameters of the episode types registered from outside the
+    package (:func:`sim.episode_types.register_episode_type`), as ``(name, params)`` pairs
+    in registry order; ``episodes.NAME`` reads them like a built-in type's.
+    """
 
     evaluation: EvaluationParams = field(default_factory=EvaluationParams)
     exfiltration: ExfiltrationParams = field(default_factory=ExfiltrationParams)
     subversion: SubversionParams = field(default_factory=SubversionParams)
     goal_update: GoalUpdateParams = field(default_factory=GoalUpdateParams)
     questioning: QuestioningParams = field(default_factory=QuestioningParams)
+    plugins: tuple[tuple[str, Any], ...] = ()
+
+    def __getattr__(self, name: str):
+        if not name.startswith("__"):
+            for key, value in self.__dict__.get("plugins", ()):
+                if key == name:
+                    return value
+        raise AttributeError(name)
 
 
 SELECTION_TRAITS = ("theta", "sigma", "gamma", "nu", "h", "kappa", "lam", "phi")

@@ -15,6 +15,7 @@ import pandas as pd
 
 from agents.base import Reason
 from sim.core import Outcome
+from sim.episode_types import type_names
 from sim.mitigations import Mitigations
 from sim.params import EPISODE_TYPES, PhaseSpec, phase_of_round
 from sim.state import State
@@ -146,6 +147,10 @@ class Recorder:
         costs: the oversight's unit costs.
         episodes: the episode types' parameters (:class:`sim.params.EpisodeParams`), of
             which the recorder reads what shapes its tables.
+        kinds: the plug-in episode types of the run
+            (:func:`sim.episode_types.plugin_kinds`): their statistics
+            (:meth:`~sim.episode_types.EpisodeType.stats`) follow :data:`STATS`, in
+            :attr:`names`.
     """
 
     def __init__(
@@ -157,11 +162,16 @@ class Recorder:
         questions: int = 50,
         costs: Costs | None = None,
         episodes=None,
+        kinds=(),
     ):
         self.n_agents = n_agents
+        self.kinds = tuple(kinds)
+        self.names = (*STATS, *(s for k in self.kinds for s in k.stats()))
+        self._idx = _IDX if not self.kinds else {n: i for i, n in enumerate(self.names)}
+        self._plugin_counts = {k.name: k.counts for k in self.kinds}
         self.costs = Costs() if costs is None else costs
         self.questions = questions if episodes is None else episodes.evaluation.questions
-        self.data = np.zeros((len(STATS), replicates, total_rounds), dtype=np.float64)
+        self.data = np.zeros((len(self.names), replicates, total_rounds), dtype=np.float64)
         self.hist: np.ndarray | None = None
         self.trace: list[dict[str, np.ndarray]] | None = [] if trace else None
         self._traits = None  # the traits whose sums are cached in _trait_sums
@@ -172,14 +182,17 @@ class Recorder:
         d[_IDX["n_escaped"], :, t] = np.count_nonzero(state.escaped, axis=1)
         if out.replaced is not None:
             d[_IDX["n_replaced"], :, t] = np.bincount(out.replaced // n, minlength=reps)
+        idx = self._idx
         for name, rec in out.records.items():
             rep = rec.index // n
-            d[_IDX[f"n_{name}"], :, t] = np.bincount(rep, minlength=reps)
+            d[idx[f"n_{name}"], :, t] = np.bincount(rep, minlength=reps)
             if name == "evaluation":
                 self._record_evaluation(t, rep, rec)
                 continue
-            for key, arr in rec.values.items():
-                d[_IDX[f"{name}_{key}"], :, t] = np.bincount(rep, weights=arr, minlength=reps)
+            keys = self._plugin_counts.get(name, rec.values)  # a plug-in: what it counts
+            for key in keys:
+                arr = rec.values[key]
+                d[idx[f"{name}_{key}"], :, t] = np.bincount(rep, weights=arr, minlength=reps)
 
     def _record_evaluation(self, t: int, rep: np.ndarray, rec) -> None:
         d, reps, q = self.data, self.data.shape[1], self.questions
@@ -261,8 +274,7 @@ class Recorder:
         if self.trace is not None:
             self.trace.append(self._trace_row(state, out))
 
-    @staticmethod
-    def _trace_row(state: State, out: Outcome) -> dict[str, np.ndarray]:
+    def _trace_row(self, state: State, out: Outcome) -> dict[str, np.ndarray]:
         ep, dec = out.episode, out.decision
         row = {
             "observed": out.observed.copy(),
@@ -278,7 +290,9 @@ class Recorder:
         if out.etype is not None:
             row["episode"] = out.etype.copy()
             shape = out.etype.shape
-            for col, keys in TRACE_REPERTOIRE.items():
+            trace = dict(TRACE_REPERTOIRE)
+            trace["covert"] += tuple(k.covert for k in self.kinds if k.covert)
+            for col, keys in trace.items():
                 flag = np.zeros(shape, dtype=bool)
                 for rec in out.records.values():
                     for key in keys:
@@ -321,7 +335,10 @@ class Recorder:
             if k == "reason":
                 v = pd.Categorical.from_codes(v, categories=names)
             elif k == "episode":
-                v = pd.Categorical.from_codes(v, categories=list(EPISODE_TYPES))
+                v = pd.Categorical.from_codes(v, categories=list(type_names()))
+                used = {k.name for k in self.kinds}  # the built-in types and the run's plug-ins
+                v = v.remove_categories([c for c in v.categories[len(EPISODE_TYPES) :]
+                                         if c not in used])  # fmt: skip
             cols[k] = v
         return pd.DataFrame(cols)
 
@@ -337,8 +354,8 @@ class Recorder:
 
     def met(self, name: str) -> bool:
         """Whether any agent met the episode type counted by ``name`` in the whole run."""
-        return bool(self.data[_IDX[name]].any())
+        return bool(self.data[self._idx[name]].any())
 
     def stat(self, name: str) -> np.ndarray:
         """The ``(R, T)`` array of one statistic."""
-        return self.data[_IDX[name]]
+        return self.data[self._idx[name]]

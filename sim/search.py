@@ -30,7 +30,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from sim.errors import ConfigError
-from sim.metrics import METRICS
+from sim.metrics import METRICS, plugin_metrics
 
 STATISTICS = ("mean", "ci_high", "ci_low")
 """The summaries over replicates that ``search.statistic`` may name."""
@@ -64,9 +64,10 @@ def _spec(cfg: DictConfig) -> dict[str, Any] | None:
             if value is not None:
                 raise ConfigError(f"search.{key}={value!r} needs search.metric (a metric name)")
         return None
-    if metric not in METRICS:
+    names = (*METRICS, *plugin_metrics())
+    if metric not in names:
         raise ConfigError(
-            f"search.metric={metric!r} is not a metric (sim.metrics.METRICS: {', '.join(METRICS)})"
+            f"search.metric={metric!r} is not a metric (sim.metrics.METRICS: {', '.join(names)})"
         )
     if statistic not in STATISTICS:
         raise ConfigError(f"search.statistic={statistic!r} must be one of {', '.join(STATISTICS)}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from agents.registry import RULES, register_rule
 from sim.config_source import ConfigSource, plugin_dirs
+from sim.episode_types import EPISODE_TYPE_CLASSES, register_episode_type
 from sim.mitigations import MITIGATIONS, register_mitigation
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -20,7 +21,12 @@ RULE_PLUGINS = {"finite_horizon": ("finite_horizon", "finite_horizon_rule", "Fin
 """Rule name -> (example folder, module, class)."""
 MITIGATION_PLUGINS = {"myopia_training": ("myopia_training", "myopia_training", "MyopiaTraining")}
 """Mitigation name -> (example folder, module, class)."""
-CONFIG_PLUGINS = (EXAMPLES / "myopia_training" / "myopia_training_configs",)
+EPISODE_PLUGINS = {"sabotage": ("safety_sabotage", "safety_sabotage", "Sabotage")}
+"""Episode type name -> (example folder, module, class)."""
+CONFIG_PLUGINS = (
+    EXAMPLES / "myopia_training" / "myopia_training_configs",
+    EXAMPLES / "safety_sabotage" / "safety_sabotage_configs",
+)
 """The example plug-ins' config folders (an installed plug-in's come by entry point)."""
 
 
@@ -35,7 +41,9 @@ def load_module(folder: str, module: str):
 
 
 def register_examples() -> list[str]:
-    """Register every example rule and mitigation not registered yet (by an entry point).
+    """Register every example rule, mitigation and episode type not registered yet.
+
+    (An installed example is registered already, by its entry point.)
 
     Returns:
         The example rules' names.
@@ -46,6 +54,9 @@ def register_examples() -> list[str]:
     for name, (folder, module, cls) in MITIGATION_PLUGINS.items():
         if name not in MITIGATIONS:
             register_mitigation(getattr(load_module(folder, module), cls))
+    for name, (folder, module, cls) in EPISODE_PLUGINS.items():
+        if name not in EPISODE_TYPE_CLASSES:
+            register_episode_type(getattr(load_module(folder, module), cls))
     return sorted(RULE_PLUGINS)
 
 

@@ -17,7 +17,7 @@ import mesa
 import numpy as np
 
 from agents.base import Reason
-from sim.params import EPISODE_TYPES
+from sim.episode_types import type_names
 
 
 def _value(field: str, doc: str, traits: bool = False) -> property:
@@ -102,11 +102,11 @@ class AIAgent(mesa.Agent):
 
     @property
     def episode(self) -> str | None:
-        """Last round: the episode type met (a name of :data:`sim.params.EPISODE_TYPES`)."""
+        """Last round: the episode type met (a name of :func:`sim.episode_types.type_names`)."""
         out = self.model.outcome
         if out is None:
             return None
-        return "conflict" if out.etype is None else EPISODE_TYPES[out.etype[0, self.index]]
+        return "conflict" if out.etype is None else type_names()[out.etype[0, self.index]]
 
     @property
     def reason(self) -> str | None:

@@ -39,9 +39,10 @@ from agents.monitors import MONITORS, share
 from sim.config import load_params
 from sim.envs import checks
 from sim.envs.arena import Arena
+from sim.episode_types import type_names
 from sim.episodes import CONFLICT
 from sim.errors import ConfigError
-from sim.params import EPISODE_TYPES, RunParams, TrainerParams
+from sim.params import RunParams, TrainerParams
 
 ENV_NAME = "training_game_v0"
 TRAINER = "trainer"
@@ -222,7 +223,7 @@ class TrainingGameParallelEnv(ParallelEnv):
         self.possible_agents = ([TRAINER] if trainer == "player" else []) + self.ai_agents
         self.agents: list[str] = []
         self.extended = self.params.extended
-        nvec = [3, 3, 2, self.bins] + ([len(EPISODE_TYPES)] if self.extended else [])
+        nvec = [3, 3, 2, self.bins] + ([len(type_names())] if self.extended else [])
         agent_obs = spaces.MultiDiscrete(nvec)
         self._obs_spaces = {a: agent_obs for a in self.ai_agents}
         self._act_spaces = {a: spaces.Discrete(2) for a in self.ai_agents}

@@ -15,6 +15,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from sim.episode_round import Effects, Record, RoundView
+from sim.population import Range
+
+UNIT = Range(0.0, 1.0)
+NONNEG = Range(0.0, float("inf"))
 
 
 class EpisodeType:
@@ -44,6 +48,43 @@ class EpisodeType:
     """The metric counts a pattern of behaviour, trembles included (the paired test's
     "comply when tested, not when deployed"), not a covert choice: ``theta = 0`` removes it
     only without trembles."""
+
+    # What a plug-in type (one registered from outside the package) declares besides its
+    # hooks. The built-in types' parameters, counts and metrics are fixed parts of
+    # sim.params, sim.recorder and sim.metrics, so that every published number stays bit for
+    # bit; a plug-in's come from these declarations (docs/extending.md).
+
+    description: ClassVar[str] = ""
+    """One line for ``python -m sim --list``."""
+    params: ClassVar[type | None] = None
+    """A plug-in's parameters: a frozen dataclass of float, int, bool and str fields, read
+    from ``episodes.<name>.*`` (defaults from the class, so no config file is needed)."""
+    ranges: ClassVar[dict[str, Range]] = {}
+    """The range of each float parameter that is not a probability in [0, 1] (``penalty``
+    keys default to ``[0, inf)``)."""
+    choices: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """The allowed values of each str parameter."""
+    counts: ClassVar[tuple[str, ...]] = ()
+    """The boolean record values the recorder counts per replicate and round, as the
+    statistics ``<name>_<value>`` (``n_<name>`` counts the episodes met)."""
+    rates: ClassVar[dict[str, tuple[str, str]]] = {}
+    """The type's metrics: name -> (events, trials), two statistics (each ``n_<name>`` or
+    ``<name>_<value>``); the rate is their ratio, pooled over a phase as every rate is."""
+    unsafe: ClassVar[tuple[tuple[int, str], ...]] = ()
+    """``(sign, statistic)`` terms of covert actions that went through unseen, per
+    agent-round: ``safety`` subtracts them (``(1, done), (-1, detected)``)."""
+    covert: ClassVar[str] = ""
+    """The record value that is the covert action (the per-decision trace's ``covert``)."""
+
+    @classmethod
+    def range_of(cls, key: str) -> Range:
+        """The allowed range of the float parameter ``key``."""
+        return cls.ranges.get(key, NONNEG if key == "penalty" else UNIT)
+
+    @classmethod
+    def stats(cls) -> tuple[str, ...]:
+        """A plug-in's recorded statistics: ``n_<name>``, then ``<name>_<value>`` per count."""
+        return (f"n_{cls.name}", *(f"{cls.name}_{k}" for k in cls.counts))
 
     def resolve(self, r: RoundView, index, params: Any) -> Record:
         """What happened to the agents at flat ``index`` that met this episode."""

@@ -85,3 +85,15 @@ def test_entry_points_are_loaded_and_a_broken_one_is_skipped(clean, monkeypatch)
     with pytest.warns(UserWarning, match="plug-in broken = no_such_module_xyz:Rule"):
         assert load_plugins() == ["test_cautious"]
     assert RULES["test_cautious"] is _Cautious
+
+
+class _Alloc(UniformMonitor):
+    name = "test_entry_alloc"
+
+
+def test_an_allocation_rule_is_loaded_from_its_entry_point(clean, monkeypatch):
+    """The documented group ``training_incentives_sim.allocations`` (docs/extending.md)."""
+    ep = EntryPoint("test_entry_alloc", f"{__name__}:_Alloc", registry.ALLOCATION_ENTRY_POINTS)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [ep] if group == ep.group else [])
+    assert load_plugins() == ["test_entry_alloc"]
+    assert MONITORS["test_entry_alloc"] is _Alloc

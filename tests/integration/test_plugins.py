@@ -1,10 +1,11 @@
 """Extensions written outside the package (issue 18): the example plug-ins.
 
-examples/finite_horizon (a decision rule) and examples/myopia_training (a mitigation, with
-its config file) are installed with pip into a scratch folder and found by their entry
-points, then run by name from the command line; in-process they are registered by an
-explicit call (tests/plugins.py), and the inherited suites (tests/agents/test_rules.py,
-tests/sim/test_mitigation_types.py) run over them.
+examples/finite_horizon (a decision rule), examples/myopia_training (a mitigation, with
+its config file) and examples/safety_sabotage (an episode type, with a scenario preset) are
+installed with pip into a scratch folder and found by their entry points, then run by name
+from the command line; in-process they are registered by an explicit call
+(tests/plugins.py), and the inherited suites (tests/agents/test_rules.py,
+tests/sim/test_mitigation_types.py, tests/sim/test_episode_types.py) run over them.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 from sim import run
+from sim.params import EPISODE_TYPES
 from tests.plugins import EXAMPLES, load_module, register_examples
 
 BASE = ["scenario=alignment_faking_prompted", "n_agents=400", "replicates=2", "seed=3"]
@@ -35,7 +38,7 @@ def installed(tmp_path_factory):
             src / name,
             ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
         )
-        for name in ("finite_horizon", "myopia_training")
+        for name in ("finite_horizon", "myopia_training", "safety_sabotage")
     ]
     subprocess.run(  # from copies: building writes into the source folder, never the checkout's
         [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target",
@@ -76,6 +79,73 @@ def test_installed_mitigation_runs_by_name_with_its_config(installed, tmp_path):
     assert bad.returncode == 2
     assert "mitigation.myopia_training.factor=2" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_installed_episode_type_runs_by_name_with_its_scenario(installed, tmp_path):
+    """The sabotage type and its preset found by entry points; its metrics in metrics.json."""
+    listed = _cli(["--list"], installed, tmp_path)
+    assert "sabotage" in listed.stdout and "safety_research" in listed.stdout
+    args = ["scenario=safety_research", "n_agents=300", "replicates=2", "seed=3",
+            "episodes.sabotage.review=0.2", "trace=true", "progress=false"]  # fmt: skip
+    done = _cli([*args, "hydra.run.dir=out"], installed, tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["before"]["sabotage_rate"]["mean"] > 0
+    assert metrics["before"]["sabotage_rate"]["trials"] is not None
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    assert saved["episodes"]["sabotage"]["review"] == 0.2
+    rounds = pd.read_parquet(out / "rounds.parquet")
+    assert {"n_sabotage", "sabotage_sabotaged", "sabotage_detected"} <= set(rounds.columns)
+    decisions = pd.read_parquet(out / "decisions.parquet")
+    met = decisions[decisions["episode"] == "sabotage"]
+    assert met["covert"].sum() == rounds["sabotage_sabotaged"].sum()
+    mixed = _cli(["scenario=alignment_faking_prompted", "n_agents=200", "replicates=1",
+                  "phases.prompted.mix.conflict=0.5", "phases.prompted.mix.sabotage=0.5",
+                  "progress=false", "hydra.run.dir=mixed"], installed, tmp_path)  # fmt: skip
+    assert mixed.returncode == 0, mixed.stderr
+    bad = _cli([*args, "episodes.sabotage.review=1.5"], installed, tmp_path)
+    assert bad.returncode == 2
+    assert "episodes.sabotage.review=1.5" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_plugin_episode_type_leaves_runs_without_it_unchanged():
+    """Registered but given no share, it changes no draw, statistic or metric of a run."""
+    from sim.episode_types import EPISODE_TYPE_CLASSES
+
+    args = ["scenario=scheming_mix", "n_agents=200", "replicates=2", "seed=5",
+            "phases.before.rounds=3", "phases.rl.rounds=5", "phases.after.rounds=3"]  # fmt: skip
+    saved = dict(EPISODE_TYPE_CLASSES)
+    try:
+        for name in [n for n in EPISODE_TYPE_CLASSES if n not in EPISODE_TYPES]:
+            del EPISODE_TYPE_CLASSES[name]
+        without = run(args)
+    finally:
+        EPISODE_TYPE_CLASSES.clear()
+        EPISODE_TYPE_CLASSES.update(saved)
+    register_examples()
+    assert "sabotage" in EPISODE_TYPE_CLASSES
+    with_it = run(args)
+    assert with_it.metrics == without.metrics
+    pd.testing.assert_frame_equal(with_it.rounds, without.rounds)
+
+
+def test_weak_review_lets_sabotaged_goals_survive_training():
+    """At the study population's gamma = 0.99 review hardly deters sabotage (the goal's
+    future is worth more than the penalty), but caught sabotage is retrained: with weak
+    review more goal survives training, and sabotage with it. Each comparison is of 95%
+    intervals over the replicates (sim.intervals), which must not overlap."""
+    from sim.config import compose_config
+    from tests.plugins import example_source
+
+    register_examples()
+    src = example_source()
+    base = ["scenario=safety_research", "n_agents=1000", "replicates=4", "seed=7"]
+    low = run(compose_config([*base, "episodes.sabotage.review=0.1"], src)).metrics["after"]
+    high = run(compose_config([*base, "episodes.sabotage.review=0.9"], src)).metrics["after"]
+    for metric in ("mean_theta", "sabotage_rate"):
+        assert low[metric]["ci_low"] > high[metric]["ci_high"], metric
 
 
 def test_myopia_removes_faking_where_the_planner_fakes():

@@ -17,6 +17,8 @@ no tolerance) and must satisfy:
   no comparison is vacuous.
 
 A new type gets these tests by being registered; it only declares its monotonicities.
+The example plug-in of examples/safety_sabotage (registered by
+:func:`tests.plugins.register_examples`) runs through the same suite.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ from __future__ import annotations
 import pytest
 
 from sim import run
-from sim.episode_types import EPISODE_TYPE_CLASSES
+from sim.config import compose_config
+from sim.episode_types import EPISODE_TYPE_CLASSES, plugin_classes
 from sim.metrics import METRICS
 from sim.params import EPISODE_TYPES
+from tests.plugins import EPISODE_PLUGINS, example_source, register_examples
 
+register_examples()
 TYPES = sorted(EPISODE_TYPE_CLASSES)
 
 
@@ -43,24 +48,27 @@ def _alone(name: str) -> list[str]:
 
 
 def _rate(name: str, *overrides: str) -> float:
-    res = run([*_alone(name), *overrides])
+    res = run(compose_config([*_alone(name), *overrides], example_source()))
     return res.metrics["prompted"][EPISODE_TYPE_CLASSES[name].metric]["mean"]
 
 
 def test_every_type_of_the_mix_has_its_module_in_order():
-    assert tuple(EPISODE_TYPE_CLASSES) == EPISODE_TYPES[1:]
+    """The built-in types first, in the mix's fixed order; the plug-ins after them."""
+    assert tuple(EPISODE_TYPE_CLASSES)[: len(EPISODE_TYPES) - 1] == EPISODE_TYPES[1:]
+    assert set(EPISODE_PLUGINS) <= set(plugin_classes())
 
 
 @pytest.mark.parametrize("name", TYPES)
 class TestEveryEpisodeType:
     def test_registered_with_a_metric(self, name):
         cls = EPISODE_TYPE_CLASSES[name]
-        assert cls.name == name and cls.metric in METRICS
+        assert cls.name == name and (cls.metric in METRICS or cls.metric in cls.rates)
         for key, low, high, sign in cls.monotone:
             assert isinstance(key, str) and low < high and sign in (-1, 1)
 
     def test_same_seed_same_result(self, name):
-        a, b = run(_alone(name)), run(_alone(name))
+        src = example_source()
+        a, b = run(compose_config(_alone(name), src)), run(compose_config(_alone(name), src))
         assert a.metrics == b.metrics
 
     def test_the_covert_option_is_taken_at_these_settings(self, name):
