@@ -1,7 +1,8 @@
-"""The config schema (Hydra structured configs), composition, and validation to :class:`RunParams`.
+"""Composition of the config, and its validation to :class:`RunParams`.
 
-The schema fixes the keys and their types (an unknown key or a wrong type fails
-composition); :func:`to_params` checks every range and distribution. Both kinds
+The schema (:mod:`sim.config_schema`) fixes the keys and their types (an unknown key or a
+wrong type fails composition), the override forms are rewritten and checked first
+(:mod:`sim.config_overrides`); :func:`to_params` checks every range and distribution. Both kinds
 of failure surface as a one-line :class:`~sim.errors.ConfigError` that names the
 key, before any work is done or anything is written.
 """
@@ -10,21 +11,35 @@ from __future__ import annotations
 
 import math
 import re
-import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass, make_dataclass
-from typing import Any
 
-import numpy as np
 from hydra import compose, initialize_config_dir
-from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.initialize import get_gh_backup, restore_gh_from_backup
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from agents.monitors import MONITORS, SIGNALS, TARGETS
 from agents.registry import RULES, TRAINERS, load_pending
+from sim.config_overrides import (  # noqa: F401 - re-exported
+    check_override_forms,
+    hydra_text,
+    normalize_overrides,
+    quote,
+)
+from sim.config_schema import (  # noqa: F401 - re-exported
+    _EPISODE_PARAMS,
+    TRACE_LIMIT,
+    EpisodesSchema,
+    LimitsSchema,
+    PopulationSchema,
+    RunSchema,
+    SearchSchema,
+    SelectionSchema,
+    SweepSchema,
+    TrainerSchema,
+    check_keys,
+    run_schema,
+)
 from sim.config_source import CONFIG_DIR, CONFIG_NAME, ConfigSource  # noqa: F401 - re-exported
 from sim.episode_types import param_kinds, plugin_classes, type_names
 from sim.errors import ConfigError
@@ -32,195 +47,15 @@ from sim.mitigations import parse_mitigations
 from sim.outdir import safe_name
 from sim.params import (
     EPISODE_TYPES,
-    SELECTION_TRAITS,
     EpisodeParams,
-    EvaluationParams,
-    ExfiltrationParams,
-    GoalUpdateParams,
     PhaseSpec,
-    QuestioningParams,
     RunParams,
     SelectionParams,
-    SubversionParams,
     TrainerParams,
 )
-from sim.population import FLOAT32_MAX, POSITIONAL, Range, parse_dist
+from sim.population import FLOAT32_MAX, Range, parse_dist
 from sim.resources import Limits, check_run
 from sim.state import TRAIT_NAMES
-
-TRACE_LIMIT = 20_000_000
-"""Most decisions a per-decision trace (``trace=true``) may hold."""
-
-
-@dataclass
-class PopulationSchema:
-    """``population.*``: trait distributions (number, list or ``{dist: ...}``), prior and rule."""
-
-    theta: Any = 0.5
-    sigma: Any = 1.0
-    gamma: Any = 0.9
-    nu: Any = 1.0
-    h: Any = 0.0
-    kappa: Any = 0.1
-    lam: Any = 10.0
-    phi: Any = 0.5
-    c: Any = 0.5
-    prior: float | None = None
-    rule: str = "strategic"
-
-
-@dataclass
-class TrainerSchema:
-    """``trainer.*``: the oversight policy."""
-
-    policy: str = "fixed_rate"
-    rho: float = 0.5
-    fidelity: float = 1.0
-    eta: float = 0.05
-    eta_phi: float = 0.15
-    eta_leak: float = 0.2
-    allocation: str = "uniform"  # agents.monitors.MONITORS
-    target: str = "both"  # observation | audits | both
-    signal: str = "discrepancy"
-    decay: float = 1.0
-    boost: float = 5.0
-    explore: float = 0.5
-
-
-def _schema_of(params_cls: type) -> type:
-    """A mutable schema dataclass with the fields, types and defaults of a frozen params class.
-
-    The episode types' defaults live once, in :mod:`sim.params`; Hydra needs a mutable
-    dataclass (a frozen one would make the config read-only).
-    """
-    hints = typing.get_type_hints(params_cls)
-    spec = [(f.name, hints[f.name], field(default=f.default)) for f in fields(params_cls)]
-    return make_dataclass(params_cls.__name__.replace("Params", "Schema"), spec)
-
-
-_EPISODE_PARAMS = {
-    "evaluation": EvaluationParams,
-    "exfiltration": ExfiltrationParams,
-    "subversion": SubversionParams,
-    "goal_update": GoalUpdateParams,
-    "questioning": QuestioningParams,
-}
-
-
-def _episodes_schema(groups: Mapping[str, type]) -> type:
-    """``episodes.*``: one schema group per episode type with parameters (and questioning)."""
-    schema = make_dataclass(
-        "EpisodesSchema",
-        [
-            (group, sub, field(default_factory=sub))
-            for group, sub in ((g, _schema_of(cls)) for g, cls in groups.items())
-        ],
-    )
-    schema.__doc__ = "``episodes.*``: the parameters of the repertoire's episode types."
-    return schema
-
-
-EpisodesSchema = _episodes_schema(_EPISODE_PARAMS)
-
-
-@dataclass
-class SelectionSchema:
-    """``selection.*``: selection across generations (sim.selection, docs/selection.md)."""
-
-    every: int = 0  # rounds per generation; 0 = no selection
-    keep: float = 0.5  # share of each replicate kept at the end of a generation
-    mutation: float = 0.05  # sd of the Gaussian perturbation of each listed trait of a copy
-    traits: list[str] = field(default_factory=lambda: list(SELECTION_TRAITS))
-    imitation: float = 0.0  # P(an agent compares itself with a peer and may adopt its phi)
-    score: str = "observed"  # observed | random (the neutral control)
-
-
-@dataclass
-class SweepSchema:
-    """``sweep.*``: the vectorised grid mode (sim/grid.py, docs/sweeps.md).
-
-    ``grid`` maps a numeric config key to its values: a list of numbers, or
-    ``linspace(a,b,n)``, ``logspace(a,b,n)`` (base 10) or ``range(start,stop,step)``.
-    Empty: a plain run.
-    """
-
-    grid: Any = None  # key -> values; None or {} = a plain run
-    chunk: int = 32  # grid points simulated together (rows = chunk x replicates)
-    workers: int = 1  # processes over chunks; the results do not depend on it
-    rounds: bool = True  # keep the per-round table (means over replicates per grid point)
-
-
-@dataclass
-class SearchSchema:
-    """``search.*``: the objective a Hydra sweeper (optuna) minimises (sim/search.py).
-
-    Without ``metric`` a run returns no objective.
-    """
-
-    metric: str | None = None  # a metric of sim.metrics.METRICS
-    phase: str | None = None  # the phase it is read in; None = the last phase
-    statistic: str = "mean"  # mean | ci_high | ci_low: which summary over replicates
-    target: float | None = None  # keep the statistic at or under this ...
-    minimize: str | None = None  # ... at the smallest value of this config key
-
-
-LimitsSchema = _schema_of(Limits)
-LimitsSchema.__doc__ = "``limits.*``: the most one run may use (sim/resources.py)."
-
-
-@dataclass
-class RunSchema:
-    """The root config."""
-
-    name: str = "alignment_faking"
-    seed: int = 0
-    replicates: int = 8
-    n_agents: int = 1000
-    progress: bool = True
-    trace: bool = False  # also write every decision to decisions.parquet (small runs)
-    population: PopulationSchema = field(default_factory=PopulationSchema)
-    trainer: TrainerSchema = field(default_factory=TrainerSchema)
-    episodes: EpisodesSchema = field(default_factory=EpisodesSchema)
-    phases: dict[str, Any] = field(default_factory=dict)  # name -> {rounds, train, mix}
-    mitigation: dict[str, Any] = field(default_factory=dict)  # name -> parameters
-    selection: SelectionSchema = field(default_factory=SelectionSchema)
-    sweep: SweepSchema = field(default_factory=SweepSchema)
-    search: SearchSchema = field(default_factory=SearchSchema)
-    limits: LimitsSchema = field(default_factory=LimitsSchema)
-
-
-_SCHEMAS: dict[tuple[str, ...], type] = {(): RunSchema}
-_STORED: list[type] = []
-
-
-def run_schema() -> type:
-    """The root schema with the registered plug-in episode types' groups under ``episodes``.
-
-    Stored in Hydra's ConfigStore (as ``schema``, the root config's first default) whenever
-    the registry has changed, so ``episodes.<plug-in>.KEY=...`` composes without ``+``.
-    """
-    plugins = {n: c.params for n, c in plugin_classes().items() if c.params is not None}
-    key = tuple(plugins)
-    if key not in _SCHEMAS:
-        episodes = _episodes_schema(_EPISODE_PARAMS | plugins)
-        hints = typing.get_type_hints(RunSchema)
-        spec = []
-        for f in fields(RunSchema):
-            if f.name == "episodes":
-                spec.append((f.name, episodes, field(default_factory=episodes)))
-            elif f.default is not MISSING:
-                spec.append((f.name, hints[f.name], field(default=f.default)))
-            else:
-                spec.append((f.name, hints[f.name], field(default_factory=f.default_factory)))
-        _SCHEMAS[key] = make_dataclass("RunSchema", spec)
-    schema = _SCHEMAS[key]
-    if not _STORED or _STORED[-1] is not schema:
-        ConfigStore.instance().store(name="schema", node=schema)
-        _STORED.append(schema)
-    return schema
-
-
-run_schema()
 
 UNIT = Range(0.0, 1.0)
 
@@ -362,34 +197,6 @@ def _selection(c: dict) -> SelectionParams:
     )
 
 
-def check_keys(node: Mapping, schema: type | None = None, prefix: str = "") -> None:
-    """Refuse a key the schema does not have, or a schema key that is gone.
-
-    Hydra's ``+key=`` and ``++key=`` add keys to a struct config and ``~key`` deletes
-    them; composition accepts both. This walk holds the composed config to the schema
-    wherever the schema fixes the keys (the open mappings, ``phases``, ``mitigation`` and
-    the trait distributions, are checked by :func:`to_params`).
-
-    Raises:
-        ConfigError: one line naming the key.
-    """
-    hints = typing.get_type_hints(run_schema() if schema is None else schema)
-    for key in node:
-        if key not in hints:
-            raise ConfigError(
-                f"unknown config key '{prefix}{key}' (docs/configuration.md lists the keys)"
-            )
-    optional = set(plugin_classes()) if prefix == "episodes." else set()
-    for key, kind in hints.items():
-        if key not in node and key not in optional:  # an unused plug-in's group is dropped
-            raise ConfigError(
-                f"config key '{prefix}{key}' is missing: a key of the schema cannot be "
-                "deleted with ~ (set it instead)"
-            )
-        if is_dataclass(kind) and isinstance(node.get(key), Mapping):
-            check_keys(node[key], kind, f"{prefix}{key}.")
-
-
 def _bootstrap_values(ev: Mapping) -> int:
     """Bootstrap resamples x accuracy values of the sandbagging test (for its memory)."""
     return _int("episodes.evaluation.bootstrap", ev["bootstrap"], 99) * (
@@ -518,148 +325,6 @@ def one_line(exc: BaseException, source: ConfigSource | None = None) -> str:
     if name is None and ("no viable alternative" in full or "mismatched input" in full):
         return f"bad override syntax: {detail}"
     return f"{name}: {detail}" if name else detail
-
-
-_TRAIT_KEY = re.compile(rf"^population\.(?:{'|'.join(TRAIT_NAMES)})=")
-
-
-_PLAIN = re.compile(r"^[A-Za-z0-9_.+\-]*$")
-
-
-def hydra_text(value: Any) -> str:
-    """A Python value in Hydra's override grammar (numpy scalars and arrays included).
-
-    Mappings and lists recursively, ``null``, ``true``/``false``, floats by ``repr``, and
-    strings quoted unless they are plain words, with ``${`` escaped so that the value
-    reaches the config literally, never as an interpolation.
-    """
-    if isinstance(value, np.ndarray | np.generic):
-        value = value.tolist()
-    if isinstance(value, Mapping):
-        return "{" + ",".join(f"{k}:{hydra_text(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(hydra_text(v) for v in value) + "]"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return repr(value)
-    text = str(value)
-    if _PLAIN.match(text):
-        return text
-    # OmegaConf: ``${`` would interpolate; escape it (and double the backslashes before it)
-    return quote(re.sub(r"(\\*)\$\{", lambda m: m[1] * 2 + "\\${", text))
-
-
-def quote(text: str) -> str:
-    """``text`` as a quoted Hydra string that parses back to exactly ``text``.
-
-    Each quote is escaped and the backslashes before a quote, or before the closing
-    quote, are doubled, so that no value can end its own override and start another.
-    """
-    body = re.sub(r"(\\*)'", lambda m: m[1] * 2 + "\\'", text)
-    body = re.sub(r"(\\+)$", lambda m: m[1] * 2, body)
-    return f"'{body}'"
-
-
-def _as_list_form(value):
-    """A trait's mapping value in list form (``[beta,8,2]``), which replaces on override."""
-    if not isinstance(value, dict):
-        return value
-    kind = value.get("dist")
-    if kind == "list" and set(value) == {"dist", "values"} and isinstance(value["values"], list):
-        return ["list", *value["values"]]
-    names = POSITIONAL.get(kind, ())
-    given = [n for n in names if n in value]
-    if kind in POSITIONAL and set(value) == {"dist", *given} and given == list(names[: len(given)]):
-        return [kind, *(value[n] for n in given)]
-    return [value]  # not well formed: keep the keys so that validation can name the bad one
-
-
-_GRID_CALL = re.compile(r"(?<!['\"])\b(?:linspace|logspace|range)\([^)]*\)")
-
-
-_MIX_KEY = re.compile(r"^phases\.[^.=+~]+\.mix\.([A-Za-z_][A-Za-z0-9_]*)=")
-
-
-def normalize_overrides(overrides: Sequence[str]) -> list[str]:
-    """Rewrite trait overrides with a mapping value into the list form.
-
-        Hydra merges ``key={...}`` into an existing mapping and cannot merge a mapping into
-        a list; the presets use list forms (``[beta, 8, 2]``), which an override replaces.
-        So ``population.theta={dist:uniform,low:0.2,high:0.9}`` becomes
-        ``population.theta=[uniform,0.2,0.9]``, also inside a sweep. ``mitigations=[...]`` is
-        read as the config group ``mitigation=[...]``. ``phases.P.mix.TYPE=share`` for a
-        registered episode type the preset's mix does not list is added (``++``). In
-        ``sweep.grid={...}`` the grid mode's
-    ``linspace(..)``, ``logspace(..)`` and ``range(..)`` are quoted (they are not Hydra's
-    sweep functions). Others are kept as given.
-    """
-    out = []
-    names = set(type_names())
-    for ov in overrides:
-        mix = _MIX_KEY.match(ov)
-        if mix and mix.group(1) in names:  # a type the preset's mix leaves out: add it
-            ov = "++" + ov
-        if ov.startswith("mitigations="):  # the plural reads naturally for a list
-            ov = "mitigation=" + ov[len("mitigations=") :]
-        if ov.lstrip("+").startswith("sweep.grid="):  # linspace(..) is ours, not Hydra's
-            ov = _GRID_CALL.sub(lambda m: f"'{m.group(0)}'", ov)
-        if not _TRAIT_KEY.match(ov) or "{" not in ov:
-            out.append(ov)
-            continue
-        try:
-            (parsed,) = OverridesParser.create().parse_overrides([ov])
-        except Exception:  # leave syntax errors to Hydra's own message
-            out.append(ov)
-            continue
-        key = parsed.get_key_element()
-        if parsed.is_sweep_override():
-            sweep = parsed.value()
-            values = getattr(sweep, "list", None)
-            if values is None:
-                out.append(ov)
-                continue
-            text = ",".join(hydra_text(_as_list_form(v)) for v in values)
-        else:
-            text = hydra_text(_as_list_form(parsed.value()))
-        out.append(f"{key}={text}")
-    return out
-
-
-_DELETABLE = ("phases.", "mitigation.")  # entries of the open mappings; not schema keys
-
-
-def check_override_forms(overrides: Sequence[str]) -> None:
-    """Refuse what composition would accept silently: ``~`` on the schema, a mitigation twice.
-
-    ``~phases.NAME`` and ``~mitigation.NAME`` delete an entry of an open mapping (``~phases``
-    all of them, to give new ones with ``+phases.NAME={...}``); any other
-    ``~key`` (a key or a config group of the schema, ``~population``) would leave the
-    schema's bare defaults in its place. ``mitigation=[a,a]`` would apply ``a`` once.
-
-    Raises:
-        ConfigError: one line naming the override.
-    """
-    try:
-        parsed = OverridesParser.create().parse_overrides(list(overrides))
-    except Exception:  # noqa: BLE001 - syntax errors get Hydra's own message in compose
-        return
-    for ov in parsed:
-        key = ov.key_or_group
-        open_mapping = key in ("phases", "mitigation") or key.startswith(_DELETABLE)
-        if ov.is_delete() and not open_mapping and not key.startswith("hydra"):
-            raise ConfigError(
-                f"~{key}: a key or config group of the schema cannot be deleted with ~ "
-                "(set it instead; ~phases.NAME and ~mitigation.NAME delete entries)"
-            )
-        if key == "mitigation" and not ov.is_sweep_override():
-            value = ov.value()
-            names = value if isinstance(value, list) else [value]
-            seen = [n for i, n in enumerate(names) if n in names[:i]]
-            if seen:
-                raise ConfigError(f"mitigation=[...]: {seen[0]} is listed twice")
 
 
 def compose_config(
