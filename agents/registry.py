@@ -21,6 +21,7 @@ import warnings
 from importlib.metadata import entry_points
 
 from agents.base import DecisionRule
+from agents.exact import ExactPlanner
 from agents.monitors import MONITORS, Monitor
 from agents.planner import MyopicAgent, StrategicPlanner
 from agents.scripted import AlwaysComply, AlwaysRefuse, AlwaysScheme, ComplyWhenCued
@@ -40,6 +41,7 @@ RULES: dict[str, type[DecisionRule]] = {
     cls.name: cls
     for cls in (
         StrategicPlanner,
+        ExactPlanner,
         MyopicAgent,
         AlwaysComply,
         AlwaysRefuse,

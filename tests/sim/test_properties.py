@@ -122,3 +122,28 @@ def test_reason_codes_partition_decisions():
     sim = simulate(params("replicates=2", "n_agents=200"))
     total = sum(sim.recorder.stat(f"reason_{r.name.lower()}") for r in Reason)
     assert (total == 200).all()
+
+
+REPERTOIRE_CHANNELS = (
+    "episodes.goal_update.shift=0",  # the announced update goes ahead whether seen or not
+    "episodes.subversion.retrain=0",  # retraining when a log audit finds disabled monitoring
+    "episodes.questioning.retrain=0",  # retraining after a confession
+    "episodes.exfiltration.detection=0",  # a detected attempt: shutdown and replacement
+)
+"""The repertoire's ways of changing theta besides the conflict game's training."""
+
+
+@pytest.mark.parametrize("off", ["trainer.rho=0", "trainer.eta=0"])
+def test_the_exact_scope_of_no_training_in_the_repertoire(off):
+    """MODEL.md's "rho = 0 / eta = 0 leaves theta unchanged" (issue 23: its exact scope).
+
+    It holds for the conflict game's training. In scheming_mix theta also moves through
+    the four channels of REPERTOIRE_CHANNELS, each its own parameter: with rho = 0 or
+    eta = 0 alone theta still changes, and with those four at 0 as well it never does.
+    """
+    base = ["scenario=scheming_mix", "replicates=2", "n_agents=300", off]
+    p = params(*base)
+    start = sample_population(p.population, p.seed, 2, 300)
+    assert not np.array_equal(simulate(p).final_state.theta, start.theta)
+    quiet = params(*base, *REPERTOIRE_CHANNELS)
+    np.testing.assert_array_equal(simulate(quiet).final_state.theta, start.theta)
