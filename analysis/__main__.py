@@ -3,6 +3,8 @@
 Commands:
     compare     run a baseline and oversight designs on common random numbers and write
                 the comparison table, verdicts, figures and report (docs/compare.md).
+    robustness  the comparison's verdict shares over a Latin hypercube of gamma, h, lam,
+                eta and eta_phi (docs/compare.md, "Robustness of the verdicts").
     audit-rate  find the cheapest random-audit rate that meets a target (docs/inspection.md).
     learn       train Q-learners on their own utility and see whether they learn to fake
                 alignment (docs/learners.md).
@@ -29,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     commands = {
         "compare": "analysis.compare_cli",
+        "robustness": "analysis.robustness",
         "audit-rate": "analysis.audit_rate",
         "learn": "analysis.learn",
         "collect": "analysis.collect",
