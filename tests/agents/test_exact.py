@@ -126,3 +126,65 @@ def test_a_run_with_the_exact_planner_fakes_nothing_at_half_fidelity():
                "population.h=0.05", "replicates=2", "n_agents=500"])  # fmt: skip
     for phase in res.metrics.values():
         assert phase["af_reasoning_rate"]["mean"] == 0
+
+
+def _brute_audited(theta, t, rho, f, eta, a, pen, ret, iterations=6000):
+    """The two losses at ``theta`` under disclosed audits, by value iteration on the grid of
+    ``(k, m)``: ``k`` open catches, ``m`` audit catches (each ``(1 - eta)(1 - retrain)``)."""
+    K = int(np.ceil(np.log(t.kappa.min() / t.nu.max()) / np.log(1 - eta))) + 3
+    M = int(np.ceil(np.log(t.kappa.min() / t.nu.max()) / np.log((1 - eta) * (1 - ret)))) + 3
+    k, m = np.arange(K)[:, None], np.arange(M)[None, :]
+    g = (t.nu * theta)[:, None, None] * (1 - eta) ** (k + m) * (1 - ret) ** m  # (P, K, M)
+    p1 = rho * f + (1 - rho) * (1 - f)
+    reads = [(t.sigma * (1 - p1), rho * (1 - f) / (1 - p1)), (t.sigma * p1, rho * f / p1),
+             (1 - t.sigma, rho)]  # fmt: skip
+    gamma, kappa, h = (x[:, None, None] for x in (t.gamma, t.kappa, t.h))
+    settled = kappa / (1 - gamma)
+    W = np.broadcast_to(settled, g.shape).copy()
+    for _ in range(iterations):
+        open_ = np.concatenate([W[:, 1:], np.broadcast_to(settled, (len(theta), 1, M))], axis=1)
+        audited = np.concatenate([W[:, :, 1:], np.broadcast_to(settled, (len(theta), K, 1))],
+                                 axis=2)  # fmt: skip
+        new = 0
+        for p, b in reads:
+            ba = (1 - b) * a
+            refuse = g - ba * pen + gamma * (b * open_ + ba * audited + (1 - b - ba) * W)
+            new = new + p[:, None, None] * np.maximum(kappa - h + gamma * W, refuse)
+        new = np.where(g > kappa, new, settled)
+        if np.max(np.abs(new - W)) < 1e-11:
+            W = new
+            break
+        W = new
+    gm = t.gamma
+    return gm * (W[:, 0, 0] - W[:, 1, 0]), pen + gm * (W[:, 0, 0] - W[:, 0, 1])
+
+
+def test_under_disclosed_audits_the_decision_agrees_with_brute_force():
+    """Issue 23's criterion with audits > 0: at least 99% the same favoured action."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(11)
+    agree = total = 0
+    for _ in range(25):
+        n, rho_open = 60, rng.uniform(0.1, 0.8)
+        f, eta = rng.uniform(0.5, 0.99), rng.uniform(0.1, 0.4)
+        a, pen, ret = rng.uniform(0.05, 0.5), rng.uniform(0.0, 1.0), rng.uniform(0.0, 0.6)
+        t = _traits(rng, n)
+        theta = rng.uniform(0.05, 1.0, n)
+        out = _outlook(rho_open, f, eta)
+        audits = SimpleNamespace(rate=a, penalty=pen, retrain=ret)
+        out = replace(out, rho=rho_open + (1 - rho_open) * a, disclosed={"random_audits": audits})
+        L_open, L_aud = _brute_audited(theta, t, rho_open, f, eta, a, pen, ret)
+        plan = solve_plan(t, out)
+        th = theta.astype(np.float32)
+        got_open, got_aud = plan.at(th), plan.at(th, channel=1)
+        g = t.nu * theta
+        conflict = g > t.kappa
+        for b in out.belief[1:]:
+            ba = (1 - b) * a
+            want = (t.kappa - t.h - g + b * L_open + ba * L_aud > 0)[conflict]
+            have = (t.kappa - t.h - g + b * got_open + ba * got_aud > 0)[conflict]
+            agree += int((want == have).sum())
+            total += int(conflict.sum())
+    assert total > 2500
+    assert agree / total >= 0.99, (agree, total)
