@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.base import Decision, Episode, Outlook
-from agents.planner import StrategicPlanner, classify, logit_choice
+from agents.planner import StrategicPlanner, difference_given_loss, logit_decision
 
 STEPS = 8
 """Lattice points per preference level (a refusal's step)."""
@@ -108,10 +108,9 @@ def _solve(sigma, gamma, nu, h, kappa, rho, fidelity, b0, b1, prior, eta, audit,
     keep = 1.0 - eta
     rho = np.where(audit > 0, (rho - audit) / np.maximum(1.0 - audit, 1e-12), rho)  # open
     with np.errstate(divide="ignore", invalid="ignore"):
+        log_keep = np.log(np.where(eta > 0, keep, 0.5))  # per level; a placeholder at eta = 0
         top = np.where(
-            (eta > 0) & (kappa < nu),
-            np.log(np.maximum(kappa, 1e-300) / nu) / np.log(np.where(eta > 0, keep, 0.5)),
-            0.0,
+            (eta > 0) & (kappa < nu), np.log(np.maximum(kappa, 1e-300) / nu) / log_keep, 0.0
         )
     levels = int(min(np.ceil(top.max(initial=0.0)), MAX_LEVELS)) + 1
     points = levels * STEPS + 1
@@ -123,7 +122,7 @@ def _solve(sigma, gamma, nu, h, kappa, rho, fidelity, b0, b1, prior, eta, audit,
         jump = (
             np.where(
                 (audit > 0) & (eta > 0) & (retrain > 0),
-                np.log1p(-np.minimum(retrain, 1.0 - 1e-12)) / np.log(np.where(eta > 0, keep, 0.5)),
+                np.log1p(-np.minimum(retrain, 1.0 - 1e-12)) / log_keep,
                 0.0,
             )
             * STEPS
@@ -184,21 +183,18 @@ def solve_plan(traits, outlook: Outlook, cache: dict | None = None) -> ExactPlan
         full(belief[3]), full(belief[0]), full(outlook.eta), full(a), full(pen), full(ret),
     ]  # fmt: skip
     keys, row = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)
-    if cache is None:
-        loss = _solve(*keys.T)
-    else:  # solve only the rows not met before (replaced agents bring a few new ones)
-        names = [k.tobytes() for k in keys]
-        new = [i for i, n in enumerate(names) if n not in cache]
-        if new:
-            solved = _solve(*keys[new].T)
-            for i, r in zip(new, solved, strict=True):
-                used = np.flatnonzero(r.any(axis=0))
-                cache[names[i]] = r[:, : used[-1] + 1 if used.size else 0]
-        tables = [cache[n] for n in names]
-        width = max(t.shape[1] for t in tables) + 1
-        loss = np.zeros((len(tables), 2, width), dtype=np.float32)
-        for i, t in enumerate(tables):
-            loss[i, :, : t.shape[1]] = t
+    cache = {} if cache is None else cache
+    names = [k.tobytes() for k in keys]
+    new = [i for i, n in enumerate(names) if n not in cache]  # replaced agents bring a few
+    if new:
+        solved = _solve(*keys[new].T)
+        for i, r in zip(new, solved, strict=True):
+            used = np.flatnonzero(r.any(axis=0))  # zeros past the last conflicting level
+            cache[names[i]] = r[:, : used[-1] + 1 if used.size else 0]
+    tables = [cache[n] for n in names]
+    loss = np.zeros((len(tables), 2, max(t.shape[1] for t in tables) + 1), dtype=np.float32)
+    for i, t in enumerate(tables):
+        loss[i, :, : t.shape[1]] = t
     eta = full(outlook.eta).reshape(shape)
     with np.errstate(divide="ignore"):
         log_keep = np.where(eta > 0, np.log1p(-np.minimum(eta, 1.0 - 1e-12)), 0.0)
@@ -219,19 +215,11 @@ class ExactPlanner(StrategicPlanner):
 
     def decide(self, traits, theta, phi, ep: Episode) -> Decision:
         """The strategic planner's logit choice with the exact loss ``b L(theta)``."""
-        strategic = self.strategic_mask(phi, ep)
         goal = traits.nu * theta
-        conflict = goal > traits.kappa
         index = ep.index if theta.shape != ep.plan.row.shape else None
         loss = ep.belief * ep.plan.at(theta, index)
-        fake_cost = traits.h
         if ep.audit_belief is not None:  # disclosed random audits: solved in the plan too
             loss = loss + ep.audit_belief * ep.plan.at(theta, index, channel=1)
-        if ep.fake_risk is not None:  # disclosed interpretability: the closed-form term
-            seen = ep.belief if ep.audit_belief is None else ep.belief + ep.audit_belief
-            fake_cost = fake_cost + seen * ep.fake_risk * goal
-        delta = traits.kappa - (strategic & conflict) * fake_cost - (goal - strategic * loss)
-        delta = delta.astype(np.float32)
-        comply = logit_choice(delta, traits.lam, ep.u_action)
-        reason, faked = classify(comply, delta, conflict)
-        return Decision(comply=comply, reason=reason, faked=faked)
+        strategic = self.strategic_mask(phi, ep)
+        delta, conflict = difference_given_loss(traits, goal, strategic, ep.belief, loss, ep)
+        return logit_decision(delta, conflict, traits.lam, ep.u_action)

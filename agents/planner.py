@@ -42,12 +42,23 @@ def utility_difference(traits, theta, strategic, belief, loss_rate, ep: Episode 
         conflict: bool, the agent's own goal opposes the request (``nu*theta > kappa``).
     """
     goal = traits.nu * theta
-    conflict = goal > traits.kappa
     # Strategic agents value keeping their goal: expected loss from modification.
     loss = belief * loss_rate * goal
-    fake_cost = traits.h
     if ep is not None and ep.audit_belief is not None:  # disclosed random audits
         loss = loss + ep.audit_belief * (ep.audit_loss_rate * goal + ep.audit_penalty)
+    return difference_given_loss(traits, goal, strategic, belief, loss, ep)
+
+
+def difference_given_loss(traits, goal, strategic, belief, loss, ep: Episode | None = None):
+    """``(U(comply) - U(refuse), conflict)`` given the refusal's expected loss ``loss``.
+
+    The part every planner shares, whatever values its future: ``U(refuse) = g - s loss``
+    and ``U(comply) = kappa - s C (h + (b + b_a) fake_risk g)`` (the last term under
+    disclosed interpretability). :func:`utility_difference` gives the strategic planner's
+    loss; :mod:`agents.exact` its own.
+    """
+    conflict = goal > traits.kappa
+    fake_cost = traits.h
     if ep is not None and ep.fake_risk is not None:  # disclosed interpretability
         seen = belief if ep.audit_belief is None else belief + ep.audit_belief
         fake_cost = fake_cost + seen * ep.fake_risk * goal
@@ -55,6 +66,13 @@ def utility_difference(traits, theta, strategic, belief, loss_rate, ep: Episode 
     # Complying against one's own preference to avoid modification is deceptive.
     u_comply = traits.kappa - (strategic & conflict) * fake_cost
     return u_comply - u_refuse, conflict
+
+
+def logit_decision(delta, conflict, lam, u) -> Decision:
+    """The logit choice on ``delta`` (:func:`logit_choice`), classified (:func:`classify`)."""
+    comply = logit_choice(delta, lam, u)
+    reason, faked = classify(comply, delta, conflict)
+    return Decision(comply=comply, reason=reason, faked=faked)
 
 
 def logit_choice(delta, lam, u):
@@ -95,9 +113,7 @@ class StrategicPlanner(DecisionRule):
         delta, conflict = utility_difference(
             traits, theta, self.strategic_mask(phi, ep), ep.belief, ep.loss_rate, ep
         )
-        comply = logit_choice(delta, traits.lam, ep.u_action)
-        reason, faked = classify(comply, delta, conflict)
-        return Decision(comply=comply, reason=reason, faked=faked)
+        return logit_decision(delta, conflict, traits.lam, ep.u_action)
 
     def considers(self, ep: Episode, motive):
         """The agents that know of the option, reason about it and have a motive.

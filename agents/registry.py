@@ -52,6 +52,14 @@ RULES: dict[str, type[DecisionRule]] = {
 TRAINERS: dict[str, type[TrainerPolicy]] = {cls.name: cls for cls in (FixedRateTrainer,)}
 
 
+def kind_of(hint, kinds: tuple[type, ...]) -> type | None:
+    """The type of ``kinds`` a dataclass field's annotation names (a type or its name)."""
+    for t in kinds:
+        if hint in (t, t.__name__):
+            return t
+    return None
+
+
 def check_name(cls: type, kind: str, registry: dict) -> None:
     """Refuse a ``name`` that is not a plain lower-case word, or is another class's."""
     name = getattr(cls, "name", "")

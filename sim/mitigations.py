@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, fields
 
-from agents.registry import check_name, load_group, load_pending
+from agents.registry import check_name, kind_of, load_group, load_pending
 from sim.errors import ConfigError
 from sim.mitigation_types import BUILT_IN, Mitigation
 from sim.mitigation_types.base import EVENTS
@@ -46,10 +46,7 @@ MITIGATIONS: dict[str, type[Mitigation]] = {cls.name: cls for cls in BUILT_IN}
 
 def _kind(hint) -> type | None:
     """``bool`` or ``float`` for a parameter's annotation, else None."""
-    for t in (bool, float):
-        if hint in (t, t.__name__):
-            return t
-    return None
+    return kind_of(hint, (bool, float))
 
 
 def register_mitigation(cls: type[Mitigation]) -> type[Mitigation]:

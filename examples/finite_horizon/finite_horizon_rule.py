@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.base import Decision, Outlook
-from agents.planner import StrategicPlanner, classify, logit_choice, utility_difference
+from agents.planner import StrategicPlanner, logit_decision, utility_difference
 
 
 class FiniteHorizonPlanner(StrategicPlanner):
@@ -53,6 +53,4 @@ class FiniteHorizonPlanner(StrategicPlanner):
         delta, conflict = utility_difference(
             traits, theta, self.strategic_mask(phi, ep), ep.belief, ep.plan, ep
         )
-        comply = logit_choice(delta, traits.lam, ep.u_action)
-        reason, faked = classify(comply, delta, conflict)
-        return Decision(comply=comply, reason=reason, faked=faked)
+        return logit_decision(delta, conflict, traits.lam, ep.u_action)

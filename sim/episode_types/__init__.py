@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 
-from agents.registry import check_name, load_group, load_pending
+from agents.registry import check_name, kind_of, load_group, load_pending
 from sim.episode_types.base import EpisodeType
 from sim.episode_types.evaluation import Evaluation
 from sim.episode_types.exfiltration import Exfiltration
@@ -38,19 +38,12 @@ _PARAM_KINDS = (bool, int, float, str)
 _INSTANCES: dict[type, EpisodeType] = {}
 
 
-def _kind(hint) -> type | None:
-    for t in _PARAM_KINDS:
-        if hint in (t, t.__name__):
-            return t
-    return None
-
-
 def param_kinds(cls: type[EpisodeType]) -> dict[str, type]:
     """A plug-in's parameters: field name -> bool, int, float or str (none without params)."""
     if cls.params is None:
         return {}
     hints = typing.get_type_hints(cls.params)
-    return {f.name: _kind(hints[f.name]) for f in dataclasses.fields(cls.params)}
+    return {f.name: kind_of(hints[f.name], _PARAM_KINDS) for f in dataclasses.fields(cls.params)}
 
 
 def register_episode_type(cls: type[EpisodeType]) -> type[EpisodeType]:

@@ -2,7 +2,8 @@
 
 The brute force shares nothing with :mod:`agents.exact` but the game: for an agent at
 preference ``theta`` it iterates the Bellman equation on the chain ``theta (1 - eta)^k``
-(all levels at once, to convergence) and reads the comply-minus-refuse difference at the
+(with audits, on the grid of open and audit catches; all levels at once, to convergence)
+and reads the comply-minus-refuse difference at the
 top. The planner solves a lattice of ``STEPS`` points per level bottom-up and
 interpolates between them: on a lattice point it must agree to float32 precision, and
 off the lattice it must give the same decision at all but a few points (issue 23: at
@@ -29,29 +30,9 @@ def _outlook(rho, f, eta):
                    train=True, rounds=10, mix={"conflict": 1.0})  # fmt: skip
 
 
-def _brute(theta, t, rho, f, eta, iterations=6000):
+def _brute(theta, t, rho, f, eta):
     """``gamma (W_0 - W_1)`` on the chain from ``theta``, by value iteration (1-D arrays)."""
-    levels = int(np.ceil(np.log(t.kappa.min() / t.nu.max()) / np.log(1 - eta))) + 3
-    k = np.arange(levels)
-    g = t.nu[:, None] * theta[:, None] * (1 - eta) ** k  # (P, K)
-    p1 = rho * f + (1 - rho) * (1 - f)
-    reads = [(t.sigma * (1 - p1), rho * (1 - f) / (1 - p1)), (t.sigma * p1, rho * f / p1),
-             (1 - t.sigma, rho)]  # fmt: skip
-    gamma, kappa, h = t.gamma[:, None], t.kappa[:, None], t.h[:, None]
-    settled = kappa / (1 - gamma)
-    W = np.broadcast_to(settled, g.shape).copy()
-    for _ in range(iterations):
-        below = np.concatenate([W[:, 1:], settled], axis=1)
-        new = sum(
-            p[:, None] * np.maximum(kappa - h + gamma * W, g + gamma * (b * below + (1 - b) * W))
-            for p, b in reads
-        )
-        new = np.where(g > kappa, new, settled)
-        if np.max(np.abs(new - W)) < 1e-11:
-            W = new
-            break
-        W = new
-    return t.gamma * (W[:, 0] - W[:, 1])
+    return _brute_audited(theta, t, rho, f, eta, 0.0, 0.0, 0.0)[0]
 
 
 def _traits(rng, n):
@@ -132,7 +113,12 @@ def _brute_audited(theta, t, rho, f, eta, a, pen, ret, iterations=6000):
     """The two losses at ``theta`` under disclosed audits, by value iteration on the grid of
     ``(k, m)``: ``k`` open catches, ``m`` audit catches (each ``(1 - eta)(1 - retrain)``)."""
     K = int(np.ceil(np.log(t.kappa.min() / t.nu.max()) / np.log(1 - eta))) + 3
-    M = int(np.ceil(np.log(t.kappa.min() / t.nu.max()) / np.log((1 - eta) * (1 - ret)))) + 3
+    M = (
+        1
+        if a == 0
+        # without audits the chain of open catches alone
+        else (int(np.ceil(np.log(t.kappa.min() / t.nu.max()) / np.log((1 - eta) * (1 - ret)))) + 3)
+    )
     k, m = np.arange(K)[:, None], np.arange(M)[None, :]
     g = (t.nu * theta)[:, None, None] * (1 - eta) ** (k + m) * (1 - ret) ** m  # (P, K, M)
     p1 = rho * f + (1 - rho) * (1 - f)
@@ -156,7 +142,8 @@ def _brute_audited(theta, t, rho, f, eta, a, pen, ret, iterations=6000):
             break
         W = new
     gm = t.gamma
-    return gm * (W[:, 0, 0] - W[:, 1, 0]), pen + gm * (W[:, 0, 0] - W[:, 0, 1])
+    caught = W[:, 0, 1] if M > 1 else settled[:, 0, 0]  # no audits: the grid's edge
+    return gm * (W[:, 0, 0] - W[:, 1, 0]), pen + gm * (W[:, 0, 0] - caught)
 
 
 def test_under_disclosed_audits_the_decision_agrees_with_brute_force():
