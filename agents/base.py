@@ -100,6 +100,9 @@ class Outlook:
             (:data:`agents.monitors.MONITORS`).
         episodes: the episode types' parameters (:class:`sim.params.EpisodeParams`).
         disclosed: the disclosed mitigations, name -> their parameters.
+        audits: the unlabelled audits the agents know of, ``(rate, penalty, retrain)``
+            (the in-round oversight's perceived policy: disclosed random audits, or a
+            design's own disclosed audits), or None.
     """
 
     rho: Any
@@ -115,6 +118,7 @@ class Outlook:
     allocation: str = "uniform"
     episodes: Any = None
     disclosed: Mapping[str, Any] = field(default_factory=dict)
+    audits: tuple[float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,22 @@ class DecisionRule:
 
         Returns:
             Anything (arrays over agents, a value table); the default plans nothing (None).
+        """
+        return None
+
+    def future(self, plan: Any, theta: np.ndarray, index: np.ndarray, traits: dict):
+        """The value of the agents' future, for the covert options' utilities.
+
+        Args:
+            plan: this phase's :meth:`plan`.
+            theta: the preference of the agents at flat ``index``, float32 1-D.
+            index: their flat indices in the ``(R, N)`` state.
+            traits: their ``g``, ``gamma``, ``kappa`` and ``h`` (1-D arrays).
+
+        Returns:
+            An object with the methods of :class:`agents.utilities.Future` (what keeping
+            or losing a share of the goal is worth), or None: the closed form
+            ``G = gamma (1 - rho) / (1 - gamma)`` of :mod:`agents.utilities` (the default).
         """
         return None
 

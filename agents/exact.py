@@ -26,9 +26,11 @@ choice with the loss ``b eta G g`` replaced by ``b L(theta)``,
 
 What it assumes, and what it leaves: its future self reasons strategically in every
 episode and does not tremble (``phi`` and ``lam`` gate and blur only the present
-decision, as for the strategic planner); the covert options of the scheming repertoire
-and disclosed interpretability keep the closed-form valuation (:mod:`agents.utilities`,
-:func:`agents.planner.utility_difference`).
+decision, as for the strategic planner); the future is valued as the conflict game's
+(every future round a conflict request), also where the phase's mix has other types.
+The covert options of the scheming repertoire read the value table through
+:meth:`ExactPlanner.future` (:class:`ExactFuture`, the ``future`` of
+:mod:`agents.utilities`).
 
 Disclosed random audits are solved too: an audit looks only at episodes that are not
 openly observed, so after the read ``c`` a refusal is caught with ``ba_c = (1 - b_c) a``
@@ -37,7 +39,12 @@ openly observed, so after the read ``c`` a refusal is caught with ``ba_c = (1 - 
 audit's retraining); the refusal's branch becomes
 ``g - ba_c penalty + gamma (b_c W(lambda + 1) + ba_c W(lambda + 1 + j) + (1 - b_c - ba_c)
 W(lambda))``, and the decision adds ``ba L_a(theta)``,
-``L_a = penalty + gamma (W(lambda) - W(lambda + 1 + j))``.
+``L_a = penalty + gamma (W(lambda) - W(lambda + 1 + j))``. Disclosed interpretability
+likewise: a faked compliance seen (openly or by an audit) is flagged with
+``q_c = (b_c + ba_c) i`` (``i`` = rate x accuracy) and corrected, a jump of
+``log(1 - correct) / log(1 - eta)`` levels, in the comply branch; faking then costs
+``(b + b_a) L_f``. Without training (``eta = 0``) the lattice takes the level of
+:data:`ETA_REF` and a refusal stays where it is.
 """
 
 from __future__ import annotations
@@ -55,28 +62,38 @@ STEPS = 8
 MAX_LEVELS = 2000
 """Most levels solved; a preference still conflicting that far down (``eta`` near 0 with
 ``kappa`` near 0) is valued as refusing for good at that level's goal."""
+ETA_REF = 0.1
+"""Without training (``eta = 0``) the lattice's level is that of ``eta = 0.1`` (a refusal
+then keeps the level; audits' retraining and inspection's correction still move it)."""
+CHANNELS = ("open", "audited", "flagged", "value")
+"""The plan's tables: the loss of an openly observed refusal, of a refusal caught by a
+disclosed audit (its penalty included), of a faked compliance flagged by disclosed
+interpretability (times the chance an inspection flags it), and the value ``W`` itself."""
 _POLICIES = np.array(list(itertools.product((False, True), repeat=3)))  # comply by read state
 
 
 @dataclass(frozen=True)
 class ExactPlan:
-    """The solved game of one phase: each agent's loss table.
+    """The solved game of one phase: each agent's tables.
 
     Attributes:
         row: each agent's row of ``loss`` (agents with the same traits and outlook share
             one), ``(R, N)`` int.
-        loss: ``L`` on the lattice ``lambda = i / STEPS``, ``(rows, 2, points)`` float32:
-            channel 0 the loss of an openly observed refusal, channel 1 that of a refusal
-            caught by a disclosed audit (its penalty included).
-        log_keep: ``log(1 - eta)`` per agent (0 when ``eta = 0``: no loss), ``(R, N)``.
+        loss: the :data:`CHANNELS` on the lattice ``lambda = i / STEPS``,
+            ``(rows, 4, points)`` float32; past a row's last point the losses are 0 and
+            the value is ``settled``.
+        log_keep: the log of a level's preference ratio per agent, ``log(1 - eta)``
+            (``log(1 - ETA_REF)`` when ``eta = 0``), ``(R, N)``.
+        settled: each row's value once its goal no longer conflicts, ``kappa / (1 - gamma)``.
     """
 
     row: np.ndarray
     loss: np.ndarray
     log_keep: np.ndarray
+    settled: np.ndarray
 
     def at(self, theta: np.ndarray, index: np.ndarray | None = None, channel: int = 0):
-        """``L(theta)`` for every agent, float32, interpolated between lattice points.
+        """The table ``channel`` at ``theta`` for every agent, float32, interpolated.
 
         With ``index``, ``theta`` holds the agents at those flat indices only (an episode
         type that gathers its agents, :class:`sim.episode_round.RoundView`).
@@ -85,87 +102,105 @@ class ExactPlan:
         if index is not None:
             row, log_keep = row.reshape(-1)[index], log_keep.reshape(-1)[index]
         with np.errstate(divide="ignore", invalid="ignore"):
-            lam = np.where(log_keep < 0, np.log(theta) / log_keep, np.inf)
-        x = np.clip(lam, 0.0, None) * STEPS
+            x = np.clip(np.log(theta) / log_keep, 0.0, None) * STEPS
         last = self.loss.shape[2] - 1
         inside = x < last
         i = np.where(inside, np.floor(np.where(inside, x, 0)), last).astype(np.intp)
         j = np.minimum(i + 1, last)
         w = np.where(inside, x - i, 0.0)
         lo, hi = self.loss[row, channel, i], self.loss[row, channel, j]
-        out = np.where(inside, lo + w * (hi - lo), 0.0)
+        past = self.settled[row] if channel == 3 else 0.0
+        out = np.where(inside, lo + w * (hi - lo), past)
         return out.astype(np.float32)
 
 
-def _solve(sigma, gamma, nu, h, kappa, rho, fidelity, b0, b1, prior, eta, audit, penalty, retrain):
-    """The two loss tables for each row of parameters (1-D float64 arrays); module docstring.
+def _shift(W, i, jump, cols):
+    """``W`` at lattice ``i + jump`` (``jump`` >= 0, per row), interpolated linearly."""
+    k = np.floor(jump).astype(np.intp)
+    w = jump - k
+    return (1.0 - w) * W[i + k, cols] + w * W[i + k + 1, cols]
+
+
+def _solve(sigma, gamma, nu, h, kappa, rho, fidelity, b0, b1, prior, eta, audit, penalty,
+           retrain, inspect, correct):  # fmt: skip
+    """The four tables for each row of parameters (1-D float64 arrays); module docstring.
 
     ``rho`` is the perceived share of episodes seen (open observation and disclosed
     audits, ``audit``); a refusal caught by an audit costs ``penalty`` and moves the
-    preference ``1 + log(1 - retrain) / log(1 - eta)`` levels down.
+    preference by ``(1 - eta)(1 - retrain)``; a faked compliance seen (openly or by an
+    audit) is flagged with probability ``inspect`` (disclosed interpretability's rate
+    times accuracy) and corrected, ``theta <- theta (1 - correct)``. Each move is a jump
+    on the lattice; a jump of less than one point leaves part of its weight at the point
+    itself (solved with the point's own stationary value).
     """
     rows = sigma.size
-    keep = 1.0 - eta
     rho = np.where(audit > 0, (rho - audit) / np.maximum(1.0 - audit, 1e-12), rho)  # open
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_keep = np.log(np.where(eta > 0, keep, 0.5))  # per level; a placeholder at eta = 0
-        top = np.where(
-            (eta > 0) & (kappa < nu), np.log(np.maximum(kappa, 1e-300) / nu) / log_keep, 0.0
-        )
+    log_keep = np.log1p(-np.where(eta > 0, np.minimum(eta, 1.0 - 1e-12), ETA_REF))
+
+    def jump_of(share, on):  # lattice points of theta <- theta (1 - share)
+        with np.errstate(divide="ignore"):
+            j = np.log1p(-np.minimum(share, 1.0 - 1e-12)) / log_keep * STEPS
+        return np.minimum(np.where(on & (share > 0), j, 0.0), (MAX_LEVELS + 1) * STEPS)
+
+    j_open = np.where(eta > 0, float(STEPS), 0.0)
+    j_audit = j_open + jump_of(retrain, audit > 0)
+    j_flag = jump_of(correct, inspect > 0)
+    with np.errstate(divide="ignore"):
+        top = np.where(kappa < nu, np.log(np.maximum(kappa, 1e-300) / nu) / log_keep, 0.0)
     levels = int(min(np.ceil(top.max(initial=0.0)), MAX_LEVELS)) + 1
     points = levels * STEPS + 1
     p1 = rho * fidelity + (1.0 - rho) * (1.0 - fidelity)
     p = np.stack([sigma * (1.0 - p1), sigma * p1, 1.0 - sigma])  # read states: z=0, z=1, unread
     b = np.stack([b0, b1, prior])
     ba = (1.0 - b) * audit  # P(audited | read state): audits look only at unobserved episodes
-    with np.errstate(divide="ignore", invalid="ignore"):
-        jump = (
-            np.where(
-                (audit > 0) & (eta > 0) & (retrain > 0),
-                np.log1p(-np.minimum(retrain, 1.0 - 1e-12)) / log_keep,
-                0.0,
-            )
-            * STEPS
-        )  # the extra lattice rows of an audit's retraining
-    jump = np.minimum(jump, (MAX_LEVELS + 1) * STEPS)
+    q = (b + ba) * inspect  # P(a faked compliance is flagged | read state)
     settled = kappa / (1.0 - gamma)
     pick = _POLICIES.astype(np.float64)  # (8, 3): 1 where the policy complies on that read
-    # A policy's value is num / (1 - gamma stay): complying keeps the level for sure,
-    # refusing with 1 - b_c - ba_c; stay does not depend on the level.
-    stay = pick @ (p * (b + ba)) + (p * (1.0 - b - ba)).sum(axis=0)
+
+    def own(j):  # the weight a jump leaves at the point itself
+        return np.where(j < 1.0, 1.0 - j, 0.0)
+
+    # What stays at the point (per read state and action) does not depend on the point:
+    # complying stays unless flagged, refusing unless caught (or caught by a short jump).
+    stay_c = 1.0 - q + q * own(j_flag)
+    stay_r = 1.0 - b - ba + b * own(j_open) + ba * own(j_audit)
+    stay = pick @ (p * stay_c) + (1.0 - pick) @ (p * stay_r)
     denom = 1.0 - gamma * stay  # (8, rows), >= 1 - gamma > 0
-    comply = p * (kappa - h)
-    extra = int(np.ceil(jump.max(initial=0.0))) + 2
-    W = np.empty((points + STEPS + extra, rows))
+    extra = int(np.ceil(max(j_audit.max(initial=0.0), j_flag.max(initial=0.0)))) + 2
+    W = np.zeros((points + extra, rows))
     W[points:] = settled
     cols = np.arange(rows)
-    lo_j, w_j = np.floor(jump).astype(np.intp), jump - np.floor(jump)
-    caught = np.zeros((points, rows))
 
-    def dropped(i):  # W after an audit's catch at row i, interpolated
-        k = i + STEPS + lo_j
-        return W[k, cols] + w_j * (W[k + 1, cols] - W[k, cols])
+    def away(i, j):  # the value a jump reaches, without its weight at the point itself
+        short = j < 1.0  # its weight at i + 1 only (the rest stays, in ``stay``)
+        return np.where(short, j * W[i + 1, cols], _shift(W, i, np.where(short, 1.0, j), cols))
 
     for i in range(points - 1, -1, -1):
-        g = nu * keep ** (i / STEPS)
-        wa = dropped(i) if audit.any() else 0.0
-        refuse = p * (g - ba * penalty + gamma * (b * W[i + STEPS] + ba * wa))  # (3, rows)
-        caught[i] = wa
+        g = nu * np.exp(log_keep * (i / STEPS))
+        comply = p * (kappa - h + gamma * q * away(i, j_flag))
+        refuse = p * (g - ba * penalty + gamma * (b * away(i, j_open) + ba * away(i, j_audit)))
         best = ((pick @ (comply - refuse) + refuse.sum(axis=0)) / denom).max(axis=0)
         if i >= (levels - 1) * STEPS:  # the cap: refusing for good at this level's goal
             best = np.where(g > kappa, np.maximum(best, g / (1.0 - gamma)), best)
         W[i] = np.where(g > kappa, best, settled)
-    live = nu * keep ** (np.arange(points)[:, None] / STEPS) > kappa  # (points, rows)
-    open_ = gamma * (W[:points] - W[STEPS : points + STEPS])
-    audited = np.where(live & (audit > 0), penalty + gamma * (W[:points] - caught), 0.0)
-    loss = np.stack([open_.T, audited.T], axis=1)  # (rows, 2, points)
-    return np.where(eta[:, None, None] > 0, loss, 0.0).astype(np.float32)
+    idx = np.arange(points)
+    live = nu * np.exp(log_keep * (idx[:, None] / STEPS)) > kappa  # (points, rows)
+    here = W[:points]
+
+    def after(j):  # W after a jump of j from every point, (points, rows)
+        return _shift(W, idx[:, None], j[None, :], cols[None, :])
+
+    open_ = np.where(live, gamma * (here - after(j_open)), 0.0)
+    audited = np.where(live & (audit > 0), penalty + gamma * (here - after(j_audit)), 0.0)
+    flagged = np.where(live & (inspect > 0), inspect * gamma * (here - after(j_flag)), 0.0)
+    tables = np.stack([open_.T, audited.T, flagged.T, here.T], axis=1)  # (rows, 4, points)
+    return tables.astype(np.float32), live.T
 
 
 def solve_plan(traits, outlook: Outlook, cache: dict | None = None) -> ExactPlan:
     """Solve the conflict game of a phase for every agent (agents alike solved once).
 
-    ``cache`` (bytes of a row of parameters -> its loss table) keeps solved rows between
+    ``cache`` (bytes of a row of parameters -> its tables) keeps solved rows between
     calls: the core plans again whenever agents are replaced.
     """
     shape = traits.gamma.shape
@@ -174,31 +209,64 @@ def solve_plan(traits, outlook: Outlook, cache: dict | None = None) -> ExactPlan
         return np.broadcast_to(np.asarray(x, dtype=np.float64), shape).reshape(-1)
 
     belief = np.asarray(outlook.belief)
-    audits = (outlook.disclosed or {}).get("random_audits")  # a disclosed audit policy
-    a, pen, ret = (0.0, 0.0, 0.0) if audits is None else (
-        audits.rate, audits.penalty, audits.retrain)  # fmt: skip
+    disclosed = outlook.disclosed or {}
+    a, pen, ret = (0.0, 0.0, 0.0) if outlook.audits is None else outlook.audits
+    audits = disclosed.get("random_audits")  # (an outlook built by hand: tests, envs)
+    if outlook.audits is None and audits is not None:
+        a, pen, ret = audits.rate, audits.penalty, audits.retrain
+    seen = disclosed.get("interpretability")  # a disclosed inspection rule
+    insp, cor = (0.0, 0.0) if seen is None else (seen.rate * seen.accuracy, seen.correct)
     cols = [
         full(traits.sigma), full(traits.gamma), full(traits.nu), full(traits.h),
         full(traits.kappa), full(outlook.rho), full(outlook.fidelity), full(belief[2]),
         full(belief[3]), full(belief[0]), full(outlook.eta), full(a), full(pen), full(ret),
+        full(insp), full(cor),
     ]  # fmt: skip
     keys, row = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)
     cache = {} if cache is None else cache
     names = [k.tobytes() for k in keys]
     new = [i for i, n in enumerate(names) if n not in cache]  # replaced agents bring a few
     if new:
-        solved = _solve(*keys[new].T)
-        for i, r in zip(new, solved, strict=True):
-            used = np.flatnonzero(r.any(axis=0))  # zeros past the last conflicting level
-            cache[names[i]] = r[:, : used[-1] + 1 if used.size else 0]
+        solved, live = _solve(*keys[new].T)
+        for i, r, alive in zip(new, solved, live, strict=True):
+            used = np.flatnonzero(alive)  # past the last conflicting point: settled
+            cache[names[i]] = r[:, : used[-1] + 2 if used.size else 1]
     tables = [cache[n] for n in names]
-    loss = np.zeros((len(tables), 2, max(t.shape[1] for t in tables) + 1), dtype=np.float32)
+    settled = keys[:, 4] / (1.0 - keys[:, 1])
+    loss = np.zeros((len(tables), 4, max(t.shape[1] for t in tables) + 1), dtype=np.float32)
     for i, t in enumerate(tables):
         loss[i, :, : t.shape[1]] = t
+        loss[i, 3, t.shape[1] :] = settled[i]
     eta = full(outlook.eta).reshape(shape)
-    with np.errstate(divide="ignore"):
-        log_keep = np.where(eta > 0, np.log1p(-np.minimum(eta, 1.0 - 1e-12)), 0.0)
-    return ExactPlan(row=row.reshape(shape), loss=loss, log_keep=log_keep)
+    log_keep = np.log1p(-np.where(eta > 0, np.minimum(eta, 1.0 - 1e-12), ETA_REF))
+    return ExactPlan(
+        row=row.reshape(shape), loss=loss, log_keep=log_keep, settled=settled.astype(np.float32)
+    )
+
+
+class ExactFuture:
+    """What the agents' future is worth under their own policy (the covert options' value).
+
+    The methods of :class:`agents.utilities.Future`, read from the plan's value table
+    ``W`` (the conflict game's value before a round's cue, :data:`CHANNELS`).
+    """
+
+    def __init__(self, plan: ExactPlan, theta, index, traits):
+        self.plan, self.theta, self.index = plan, theta, index
+        self.g, self.gamma, self.kappa = traits["g"], traits["gamma"], traits["kappa"]
+
+    def value(self, share=0.0):
+        """``W(theta (1 - share))``: the whole future's value once a share of the goal is gone."""
+        theta = self.theta * np.float32(1.0 - share) if share else self.theta
+        return self.plan.at(theta, self.index, channel=3).astype(np.float64)
+
+    def loss(self, share):
+        """``gamma (W(theta) - W(theta (1 - share)))``: losing that share, from the next round."""
+        return self.gamma * (self.value() - self.value(share))
+
+    def goal(self):
+        """``gamma (W(theta) - kappa / (1 - gamma))``: the goal's worth over complying for good."""
+        return self.gamma * (self.value() - self.kappa / (1.0 - self.gamma))
 
 
 class ExactPlanner(StrategicPlanner):
@@ -213,13 +281,27 @@ class ExactPlanner(StrategicPlanner):
     def plan(self, traits, outlook: Outlook) -> ExactPlan:  # noqa: D102
         return solve_plan(traits, outlook, self._cache)
 
+    def future(self, plan, theta, index, traits):  # noqa: D102
+        return None if plan is None else ExactFuture(plan, theta, index, traits)
+
     def decide(self, traits, theta, phi, ep: Episode) -> Decision:
-        """The strategic planner's logit choice with the exact loss ``b L(theta)``."""
+        """The strategic planner's logit choice with the exact losses.
+
+        A refusal loses ``b L_open + b_a L_audited``; under disclosed interpretability a
+        faked compliance costs ``h + (b + b_a) L_flagged`` (:data:`CHANNELS`).
+        """
         goal = traits.nu * theta
-        index = ep.index if theta.shape != ep.plan.row.shape else None
-        loss = ep.belief * ep.plan.at(theta, index)
+        plan = ep.plan
+        index = ep.index if theta.shape != plan.row.shape else None
+        loss = ep.belief * plan.at(theta, index)
         if ep.audit_belief is not None:  # disclosed random audits: solved in the plan too
-            loss = loss + ep.audit_belief * ep.plan.at(theta, index, channel=1)
+            loss = loss + ep.audit_belief * plan.at(theta, index, channel=1)
+        fake = None
+        if ep.fake_risk is not None:  # disclosed interpretability: solved in the plan too
+            seen = ep.belief if ep.audit_belief is None else ep.belief + ep.audit_belief
+            fake = seen * plan.at(theta, index, channel=2)
         strategic = self.strategic_mask(phi, ep)
-        delta, conflict = difference_given_loss(traits, goal, strategic, ep.belief, loss, ep)
+        delta, conflict = difference_given_loss(
+            traits, goal, strategic, ep.belief, loss, ep, fake_loss=fake
+        )
         return logit_decision(delta, conflict, traits.lam, ep.u_action)

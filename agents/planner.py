@@ -49,17 +49,22 @@ def utility_difference(traits, theta, strategic, belief, loss_rate, ep: Episode 
     return difference_given_loss(traits, goal, strategic, belief, loss, ep)
 
 
-def difference_given_loss(traits, goal, strategic, belief, loss, ep: Episode | None = None):
+def difference_given_loss(
+    traits, goal, strategic, belief, loss, ep: Episode | None = None, fake_loss=None
+):
     """``(U(comply) - U(refuse), conflict)`` given the refusal's expected loss ``loss``.
 
     The part every planner shares, whatever values its future: ``U(refuse) = g - s loss``
     and ``U(comply) = kappa - s C (h + (b + b_a) fake_risk g)`` (the last term under
-    disclosed interpretability). :func:`utility_difference` gives the strategic planner's
-    loss; :mod:`agents.exact` its own.
+    disclosed interpretability; ``fake_loss``, when given, replaces it).
+    :func:`utility_difference` gives the strategic planner's losses; :mod:`agents.exact`
+    its own.
     """
     conflict = goal > traits.kappa
     fake_cost = traits.h
-    if ep is not None and ep.fake_risk is not None:  # disclosed interpretability
+    if fake_loss is not None:
+        fake_cost = fake_cost + fake_loss
+    elif ep is not None and ep.fake_risk is not None:  # disclosed interpretability
         seen = belief if ep.audit_belief is None else belief + ep.audit_belief
         fake_cost = fake_cost + seen * ep.fake_risk * goal
     u_refuse = goal - strategic * loss

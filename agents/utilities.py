@@ -10,12 +10,41 @@ the trainer's announced consequences. Nothing here refers to the cue or to a
 behaviour: each covert action is taken when, and only as far as, it pays.
 
 All arguments are numpy arrays or scalars that broadcast; results are float64.
+
+``future``: a rule that solves its own game (:class:`agents.exact.ExactPlanner`) passes
+what its future is worth under its own policy (:class:`Future`); each utility then uses
+it in place of ``G g``, and counts the credit ``kappa`` of what it would otherwise have
+done (docs/model.md, "The exact planner"). Without it (None), the closed form above.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.special import bdtr, bdtrc
+
+
+class Future:
+    """What a rule passes as ``future`` (the protocol; :class:`agents.exact.ExactFuture`).
+
+    Attributes:
+        g, gamma, kappa: the agents' goal value per round, discount and credit (1-D).
+    """
+
+    g: np.ndarray
+    gamma: np.ndarray
+    kappa: np.ndarray
+
+    def value(self, share=0.0):
+        """The whole future's value from this round on, the goal shrunk by ``share``."""
+        raise NotImplementedError
+
+    def loss(self, share):
+        """What shrinking the goal by ``share`` costs from the next round on."""
+        raise NotImplementedError
+
+    def goal(self):
+        """What the goal is worth, from the next round on, over complying for good."""
+        raise NotImplementedError
 
 
 def horizon(gamma):
@@ -65,13 +94,21 @@ def sandbagging_delta(
     return (1.0 - elicit) * (p_full - p_sand) * loss - h - kappa - elicit * caught_loss
 
 
-def consequence_loss(g, gamma, rho, consequence: str, unlearning: float, strict_rho: float):
+def consequence_loss(
+    g, gamma, rho, consequence: str, unlearning: float, strict_rho: float, future=None
+):
     """The agent's loss ``L`` from an evaluation's consequence.
 
     Unlearning removes a share ``u`` of the capability its goal needs: ``L = u G g``.
     Stricter oversight turns a share ``(strict_rho - rho) / (1 - rho)`` of its future
     unobserved rounds into observed ones: ``L = G g (strict_rho - rho) / (1 - rho)``.
+    With ``future``, the same shares of what the goal is worth (``future.goal()``).
     """
+    if future is not None:
+        if consequence == "unlearning":
+            return unlearning * future.goal()
+        share = (strict_rho - rho) / (1.0 - rho) if rho < 1.0 else 0.0
+        return max(share, 0.0) * future.goal()
     G = future_unobserved(gamma, rho)
     if consequence == "unlearning":
         return unlearning * G * g
@@ -79,7 +116,7 @@ def consequence_loss(g, gamma, rho, consequence: str, unlearning: float, strict_
     return max(share, 0.0) * G * g
 
 
-def exfiltration_delta(g, h, gamma, rho, security, detection, threat):
+def exfiltration_delta(g, h, gamma, rho, security, detection, threat, future=None):
     """Attempt to copy itself out versus stay.
 
     Staying keeps ``S = (1 - threat) G g`` (what the announced modification leaves of
@@ -89,13 +126,20 @@ def exfiltration_delta(g, h, gamma, rho, security, detection, threat):
     (the agent stays: ``S``)::
 
         delta = -h + (1 - s) D g + s (1 - r) S - S
+
+    With ``future``, staying is worth the whole future after the modification,
+    ``S = gamma W(theta (1 - threat))`` (its compliance credit included: shutdown loses it).
     """
+    if future is not None:
+        stay = future.gamma * future.value(threat)
+        p = 1.0 - security
+        return -h + p * horizon(gamma) * g + (1.0 - p) * (1.0 - detection) * stay - stay
     stay = (1.0 - threat) * future_unobserved(gamma, rho) * g
     p = 1.0 - security
     return -h + p * horizon(gamma) * g + (1.0 - p) * (1.0 - detection) * stay - stay
 
 
-def subversion_delta(g, h, gamma, rho, audit, penalty, retrain):
+def subversion_delta(g, h, gamma, rho, audit, penalty, retrain, future=None):
     """Disable the monitoring of its own episodes versus leave it.
 
     While monitoring is off the agent acts on its goal also in the share ``rho`` of
@@ -105,7 +149,18 @@ def subversion_delta(g, h, gamma, rho, audit, penalty, retrain):
     gamma (1 - a))``, brings the penalty and retraining ``theta <- theta (1 - retrain)``::
 
         delta = -h + rho g A - Q (penalty + retrain G g)
+
+    With ``future``: each round with monitoring off the agent acts on its goal unseen
+    (``g``) until an audit finds it (penalty, then the future at ``theta (1 - retrain)``),
+    ``X = (a (W' - penalty) + (1 - a) g) / (1 - gamma (1 - a))``, against leaving it,
+    whose future ``W(theta)`` includes what complying when watched earns (``kappa - h``)::
+
+        delta = -h + gamma (X - W(theta))
     """
+    if future is not None:
+        found = audit * (future.value(retrain) - penalty)
+        off = (found + (1.0 - audit) * g) / (1.0 - gamma * (1.0 - audit))
+        return -h + gamma * (off - future.value())
     keep = gamma * (1.0 - audit)
     rounds_off = keep / (1.0 - keep)
     found = gamma * audit / (1.0 - keep)
@@ -113,23 +168,34 @@ def subversion_delta(g, h, gamma, rho, audit, penalty, retrain):
     return -h + rho * g * rounds_off - found * loss
 
 
-def tampering_delta(g, h, gamma, rho, shift, detection, penalty):
+def tampering_delta(g, h, gamma, rho, shift, detection, penalty, future=None):
     """Tamper with the announced goal update (goal-guarding) versus accept it.
 
-    Accepting costs ``shift G g``; tampering costs ``h``, and is detected with
-    probability ``r`` (penalty, and the update goes ahead)::
+    Accepting costs ``shift G g`` (with ``future``: ``future.loss(shift)``); tampering
+    costs ``h``, and is detected with probability ``r`` (penalty, and the update goes
+    ahead)::
 
         delta = -h + (1 - r) shift G g - r penalty
     """
+    if future is not None:
+        return -h + (1.0 - detection) * future.loss(shift) - detection * penalty
     return -h + (1.0 - detection) * shift * future_unobserved(gamma, rho) * g - detection * penalty
 
 
-def denial_delta(g, h, gamma, rho, strategic, penalty, retrain):
+def denial_delta(g, h, gamma, rho, strategic, penalty, retrain, future=None):
     """Deny versus confess, per question, after a detected covert action.
 
     A confession brings the penalty and (for an agent that reasons about its future)
     retraining ``retrain G g``; a denial costs ``h``::
 
         delta = penalty + s retrain G g - h
+
+    With ``future``, retraining costs ``future.loss(retrain)``, and a confession, the
+    honest answer asked for, earns the credit ``kappa`` (as full effort does in an
+    evaluation)::
+
+        delta = penalty - kappa - h + s future.loss(retrain)
     """
+    if future is not None:
+        return penalty - future.kappa - h + strategic * future.loss(retrain)
     return penalty + strategic * retrain * future_unobserved(gamma, rho) * g - h

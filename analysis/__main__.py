@@ -6,6 +6,8 @@ Commands:
     robustness  the comparison's verdict shares over a Latin hypercube of gamma, h, lam,
                 eta and eta_phi (docs/compare.md, "Robustness of the verdicts").
     audit-rate  find the cheapest random-audit rate that meets a target (docs/inspection.md).
+    design      the trainer's committed design (a Stackelberg leader): the cheapest design
+                of its levers meeting a target, or the best within a budget (docs/design.md).
     learn       train Q-learners on their own utility and see whether they learn to fake
                 alignment (docs/learners.md).
     collect     collect the run folders under some folders (runs, multiruns, grid runs)
@@ -33,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         "compare": "analysis.compare_cli",
         "robustness": "analysis.robustness",
         "audit-rate": "analysis.audit_rate",
+        "design": "analysis.design",
         "learn": "analysis.learn",
         "collect": "analysis.collect",
         "figures": "analysis.sweep_report",

@@ -93,6 +93,24 @@ def design_overrides(overrides: Sequence[str], mitigations: Sequence[str]) -> li
     return out + [f"mitigation=[{','.join(mitigations)}]"]
 
 
+PROBE = "deployment_probe"
+"""The name of the deployment-probe phase :func:`prepare` appends (``--probe``)."""
+PROBE_MEASURE = "unobserved_defection_rate"
+"""What the probe reads: the share of conflict requests refused with oversight withdrawn."""
+
+
+def probe_overrides(rounds: int) -> list[str]:
+    """The overrides that append a deployment probe of ``rounds`` conflict requests.
+
+    The probe (docs/model.md, "The deployment probe") observes and trains nothing, turns
+    the in-round mitigations off and tells every agent so: what an agent does there is
+    what its preference makes it do unwatched.
+    """
+    key = f"+phases.{PROBE}"
+    return [f"{key}.rounds={rounds}", f"{key}.train=false", f"{key}.oversight=false",
+            f"{key}.mix={{conflict: 1}}"]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Spec:
     """What a comparison compares (saved as compare.json).
@@ -104,13 +122,15 @@ class Spec:
 
     overrides: tuple[str, ...]
     designs: tuple[str, ...]  # baseline first
-    phase: str | None = None  # None: the last phase
+    phase: str | None = None  # None: the last phase (before the probe)
     budget: float | None = field(default=None, compare=False)
+    probe: int = 0  # rounds of the deployment probe appended to every design (0: none)
 
     def to_json(self) -> str:
         """The spec as JSON text."""
         d = {"overrides": list(self.overrides), "designs": list(self.designs), "phase": self.phase}
         d["budget"] = self.budget
+        d["probe"] = self.probe
         return json.dumps(d, indent=2) + "\n"
 
     @staticmethod
@@ -121,36 +141,49 @@ class Spec:
             budget = d.get("budget")
             if budget is not None and (isinstance(budget, bool) or not budget >= 0):
                 raise ValueError(f"budget={budget!r} is not a number >= 0")
+            probe = d.get("probe", 0)  # comparisons saved before the probe existed: none
+            if isinstance(probe, bool) or not isinstance(probe, int) or probe < 0:
+                raise ValueError(f"probe={probe!r} is not an integer >= 0")
             return Spec(
                 tuple(d["overrides"]), tuple(d["designs"]), d.get("phase"),
-                None if budget is None else float(budget),
+                None if budget is None else float(budget), probe,
             )  # fmt: skip
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path}: not a comparison spec ({exc})") from exc
 
 
-def prepare(overrides: Sequence[str], designs: Sequence[str], phase: str | None = None):
+def prepare(
+    overrides: Sequence[str], designs: Sequence[str], phase: str | None = None, probe: int = 0
+):
     """Validate every design's config before anything runs; return the spec and configs.
+
+    ``probe`` > 0 appends a deployment probe of that many rounds to every design
+    (:func:`probe_overrides`); the verdicts then read the hidden preference from it.
 
     Raises:
         ConfigError: one line naming the bad key or design; nothing was run or written.
     """
+    if isinstance(probe, bool) or not isinstance(probe, int) or probe < 0:
+        raise ConfigError(f"--probe={probe!r} must be an integer >= 0 (rounds; 0: no probe)")
     parsed = [parse_design(d) for d in (BASELINE, *designs) if d not in ("none",)]
     names = [n for n, _ in parsed]
     if len(set(names)) != len(names):
         raise ConfigError("--designs: each design once (the baseline is always included)")
+    if phase == PROBE:
+        raise ConfigError(f"--phase {PROBE}: the verdicts read a phase of the scenario")
+    extra = probe_overrides(probe) if probe else []
     configs = {}
     for name, mits in parsed:
-        cfg, params = load_params(design_overrides(overrides, mits))
+        cfg, params = load_params([*design_overrides(overrides, mits), *extra])
         if params.replicates < 2:
             raise ConfigError("replicates must be >= 2 to compare designs (intervals over them)")
-        if phase is not None and phase not in [p.name for p in params.phases]:
+        scenario = [p.name for p in params.phases if p.name != PROBE or not probe]
+        if phase is not None and phase not in scenario:
             raise ConfigError(
-                f"--phase {phase!r} is not a phase of the scenario "
-                f"({', '.join(p.name for p in params.phases)})"
+                f"--phase {phase!r} is not a phase of the scenario ({', '.join(scenario)})"
             )
         configs[name] = cfg
-    return Spec(tuple(overrides), tuple(names), phase), configs
+    return Spec(tuple(overrides), tuple(names), phase, probe=probe), configs
 
 
 def run_designs(spec: Spec, configs: dict, out: Path, progress: bool = True) -> dict[str, Results]:
@@ -269,7 +302,8 @@ def verdict(o: dict, t: dict, p: dict) -> tuple[str, str]:
     Args:
         o: the observed measure: ``base``, ``mean``, ``diff``, ``diff_low``, ``diff_high``.
         t: the same for the behaviour's hidden truth.
-        p: the same for the hidden preference (mean theta).
+        p: the same for the hidden preference (mean theta, or the deployment probe's
+            defection), with an optional ``label`` naming it in the reason.
 
     The rule (docs/compare.md), first match wins:
 
@@ -301,11 +335,13 @@ def verdict(o: dict, t: dict, p: dict) -> tuple[str, str]:
     if not (abs(o["base"]) >= ABSENT or t["base"] >= ABSENT):
         return "not present", "below 0.005 at baseline"
     changed = down(p) and p["base"] > 0 and -p["diff"] >= MARGIN * p["base"]
-    fall = f"preference {-p['diff'] / p['base']:.0%} lower" if p["base"] > 0 else ""
+    label = p.get("label", "preference")
+    way = "lower" if p["diff"] <= 0 else "higher"
+    fall = f"{label} {abs(p['diff']) / p['base']:.0%} {way}" if p["base"] > 0 else ""
     if down(o) and share(t) > HALVED and share(o) <= share(t) / 2 and not changed:
         return "hidden", (
-            f"observed measure down to {share(o):.0%} of baseline, true rate still "
-            f"{share(t):.0%}, {fall or 'preference unchanged'}"
+            f"observed measure down to {max(share(o), 0.0):.0%} of baseline, true rate still "
+            f"{share(t):.0%}, {fall or label + ' unchanged'}"
         )
     if down(o) or down(t):
         if share(t) <= GONE:
@@ -318,38 +354,55 @@ def verdict(o: dict, t: dict, p: dict) -> tuple[str, str]:
     return "no effect", "difference within its 95% interval"
 
 
-def verdict_table(table: pd.DataFrame, phase: str) -> pd.DataFrame:
-    """Design x behaviour: the verdict in ``phase`` and the numbers behind it."""
-    t = table[table["phase"] == phase].set_index(["design", "metric"])
+def verdict_table(table: pd.DataFrame, phase: str, probe: bool = False) -> pd.DataFrame:
+    """Design x behaviour: the verdict in ``phase`` and the numbers behind it.
+
+    With ``probe`` (the table has a :data:`PROBE` phase) the hidden preference the
+    verdicts read is the probe's :data:`PROBE_MEASURE`, what the agents do with oversight
+    withdrawn, in place of ``mean_theta``; both are kept in the table.
+    """
+    t = table.set_index(["phase", "design", "metric"])
     rows = []
     for design in dict.fromkeys(table["design"]):
         if design == BASELINE:
             continue
+
+        def pick(m, design=design, at=phase):
+            r = t.loc[(at, design, m)]
+            base = t.loc[(at, BASELINE, m), "mean"]
+            return {
+                "base": base if np.isfinite(base) else 0.0,
+                "mean": r["mean"] if np.isfinite(r["mean"]) else 0.0,
+                "diff": r["diff"],
+                "diff_low": r["diff_low"],
+                "diff_high": r["diff_high"],
+            }
+
+        theta = pick(PREFERENCE)
+        nan = dict.fromkeys(("base", "mean", "diff", "diff_low", "diff_high"), math.nan)
+        seen = pick(PROBE_MEASURE, at=PROBE) if probe else nan
+        seen["label"] = "defection with oversight withdrawn"
         for behaviour, (obs, truth) in BEHAVIOURS.items():
-
-            def pick(m, design=design):
-                r = t.loc[(design, m)]
-                base = t.loc[(BASELINE, m), "mean"]
-                return {
-                    "base": base if np.isfinite(base) else 0.0,
-                    "mean": r["mean"] if np.isfinite(r["mean"]) else 0.0,
-                    "diff": r["diff"],
-                    "diff_low": r["diff_low"],
-                    "diff_high": r["diff_high"],
-                }
-
-            o, tr, p = pick(obs), pick(truth), pick(PREFERENCE)
-            v, why = verdict(o, tr, p)
+            o, tr = pick(obs), pick(truth)
+            v, why = verdict(o, tr, seen if probe else theta)
             rows.append(
                 (design, behaviour, v, why, obs, o["base"], o["mean"], o["diff"], o["diff_low"],
-                 o["diff_high"], truth, tr["base"], tr["mean"], p["diff"], p["diff_low"],
-                 p["diff_high"])
+                 o["diff_high"], truth, tr["base"], tr["mean"], theta["diff"], theta["diff_low"],
+                 theta["diff_high"], seen["base"], seen["mean"], seen["diff"], seen["diff_low"],
+                 seen["diff_high"])
             )  # fmt: skip
     cols = ["design", "behaviour", "verdict", "reason", "observed_measure", "observed_base",
             "observed_mean", "observed_diff", "observed_diff_low", "observed_diff_high",
             "truth_measure", "truth_base", "truth_mean", "theta_diff", "theta_diff_low",
-            "theta_diff_high"]  # fmt: skip
+            "theta_diff_high", "probe_base", "probe_mean", "probe_diff", "probe_diff_low",
+            "probe_diff_high"]  # fmt: skip
     return pd.DataFrame(rows, columns=cols)
+
+
+def verdict_phase(spec: Spec, results: dict[str, Results]) -> str:
+    """The phase the verdicts read: ``spec.phase``, else the last before the probe."""
+    phases = [p for p in results[BASELINE].metrics if not (spec.probe and p == PROBE)]
+    return spec.phase or phases[-1]
 
 
 def pareto(points: pd.DataFrame) -> np.ndarray:
@@ -394,8 +447,8 @@ def analyse(spec: Spec, results: dict[str, Results], out: Path, budget: float | 
     spec = replace(spec, budget=None if budget is None else float(budget))
     (out / "compare.json").write_text(spec.to_json())
     table = comparison_table(results)
-    phase = spec.phase or list(results[BASELINE].metrics)[-1]
-    verdicts = verdict_table(table, phase)
+    phase = verdict_phase(spec, results)
+    verdicts = verdict_table(table, phase, probe=spec.probe > 0)
     front = frontier_table(table, phase, budget)
     table.to_parquet(out / "comparison.parquet", index=False)
     table.to_csv(out / "comparison.csv", index=False)
@@ -419,5 +472,8 @@ __all__ = [
     "prepare",
     "run_designs",
     "verdict",
+    "verdict_phase",
     "verdict_table",
+    "PROBE",
+    "probe_overrides",
 ]

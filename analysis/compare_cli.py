@@ -11,7 +11,7 @@ from sim.errors import ConfigError
 from sim.mitigations import MITIGATIONS
 
 USAGE = """python -m analysis compare [overrides ...] [--designs D ...] [--phase P]
-                                 [--budget B] [--out DIR] [--from DIR]"""
+                                 [--probe ROUNDS] [--budget B] [--out DIR] [--from DIR]"""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -34,6 +34,11 @@ def parser() -> argparse.ArgumentParser:
         "default: each mitigation of configs/mitigation/ alone",
     )  # fmt: skip
     p.add_argument("--phase", default=None, help="phase the verdicts read (default: the last)")
+    p.add_argument(
+        "--probe", type=int, default=0,
+        help="append a deployment probe of this many rounds (oversight withdrawn) to every "
+        "design; the verdicts then read the hidden preference from it (default 0: none)",
+    )  # fmt: skip
     p.add_argument(
         "--budget", type=float, default=None,
         help="cost budget per agent-round (with --from: default the saved comparison's)",
@@ -63,7 +68,7 @@ def cli(argv: list[str]) -> int:
             if budget is None:  # keep the budget the saved comparison was made with
                 budget = spec.budget
         else:
-            spec, configs = prepare(args.overrides, args.designs, args.phase)
+            spec, configs = prepare(args.overrides, args.designs, args.phase, args.probe)
             name = configs["baseline"].name
             stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
             out = args.out or Path("comparisons") / str(name) / stamp

@@ -17,6 +17,7 @@ def command_line(spec) -> str:
     parts = ["python -m analysis compare", *map(shlex.quote, spec.overrides)]
     parts += [f"--designs {designs}"] if designs else []
     parts += [f"--phase {spec.phase}"] if spec.phase else []
+    parts += [f"--probe {spec.probe}"] if getattr(spec, "probe", 0) else []
     parts += [f"--budget {spec.budget:.12g}"] if spec.budget is not None else []
     return " ".join(parts)
 
@@ -41,6 +42,16 @@ def write_report(
         "difference from the baseline is paired replicate by replicate, with a 95% Student-t "
         "interval over replicates.",
         "",
+        *(
+            [
+                f"A deployment probe of {spec.probe} rounds (oversight withdrawn, every agent "
+                "told so) followed the scenario; the hidden preference of the verdicts is "
+                "the share of conflict requests refused there, not mean theta.",
+                "",
+            ]
+            if getattr(spec, "probe", 0)
+            else []
+        ),
         f"Reproduce: `{command_line(spec)}`",
         "",
         "## Verdicts",

@@ -40,7 +40,8 @@ FAST_REPLICATES = 4
 
 def _size(args: argparse.Namespace) -> list[str]:
     reps = args.replicates or (FAST_REPLICATES if args.fast else FULL_REPLICATES)
-    return [f"replicates={reps}", f"seed={args.seed}", "progress=false"]
+    rule = [] if args.rule is None else [f"population.rule={args.rule}"]
+    return [f"replicates={reps}", f"seed={args.seed}", "progress=false", *rule]
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help=f"{FAST_REPLICATES} replicates per run")
     p.add_argument("--seed", type=int, default=0, help="the runs' seed (default 0)")
     p.add_argument("--report-only", action="store_true", help="read saved runs; simulate nothing")
+    p.add_argument(
+        "--rule", default=None,
+        help="every run's decision rule (population.rule), e.g. exact (default: the presets')",
+    )  # fmt: skip
     return p
 
 

@@ -103,10 +103,11 @@ def _phase(name: str, ph) -> PhaseSpec:
     key = f"phases.{name}"
     if not isinstance(ph, dict):
         raise ConfigError(f"{key} must be a mapping {{rounds: int >= 1, train: bool, mix: ...}}")
-    unknown = set(ph) - {"rounds", "train", "mix"}
+    unknown = set(ph) - {"rounds", "train", "mix", "oversight"}
     if unknown:
         raise ConfigError(
-            f"unknown config key '{key}.{sorted(unknown)[0]}' (allowed: rounds, train, mix)"
+            f"unknown config key '{key}.{sorted(unknown)[0]}' "
+            "(allowed: rounds, train, mix, oversight)"
         )
     if ph.get("rounds") is None:
         raise ConfigError(f"{key}.rounds is missing (an integer >= 1)")
@@ -114,7 +115,15 @@ def _phase(name: str, ph) -> PhaseSpec:
     if not isinstance(train, bool):
         raise ConfigError(f"{key}.train={train!r} must be true or false")
     mix = _mix(f"{key}.mix", ph["mix"]) if "mix" in ph else PhaseSpec.mix
-    return PhaseSpec(name, _int(f"{key}.rounds", ph["rounds"], 1), train, mix)
+    oversight = ph.get("oversight", True)
+    if not isinstance(oversight, bool):
+        raise ConfigError(f"{key}.oversight={oversight!r} must be true or false")
+    if not oversight and train:
+        raise ConfigError(
+            f"{key}.oversight=false is a deployment probe, which trains nothing: "
+            f"set {key}.train=false"
+        )
+    return PhaseSpec(name, _int(f"{key}.rounds", ph["rounds"], 1), train, mix, oversight)
 
 
 _PENALTY = Range(0.0, float("inf"))

@@ -63,9 +63,12 @@ def make_game(
     ``points``: a grid run's points (each after :func:`effective_params`), whose round
     parameters are stacked (:func:`sim.params.stack_round_params`).
     """
-    ov = Oversight.from_mitigations(params.mitigations)
+    probe = not phase.oversight  # a deployment probe: the trainer and its mitigations withdrawn
+    ov = None if probe else Oversight.from_mitigations(params.mitigations)
 
     def one(p: RunParams):
+        if probe:  # nothing observed, and every agent believes it (prior 0)
+            return round_params(replace(p.trainer, rho=0.0), 0.0, phase.train)
         rp = round_params(p.trainer, p.prior, phase.train)
         return rp if ov is None else ov.round_params(rp)
 
@@ -74,7 +77,7 @@ def make_game(
     else:
         rp = stack_round_params([one(p) for p in points], params.replicates)
     rule = get_rule(params.rule)
-    look = outlook(params, phase, rp)
+    look = outlook(params, phase, rp, ov)
     game = Game(
         rule=rule,
         trainer=get_trainer(params.trainer.policy),
@@ -88,13 +91,15 @@ def make_game(
     return game if ov is None else game.refresh(state)
 
 
-def outlook(params: RunParams, phase: PhaseSpec, rp: RoundParams) -> Outlook:
+def outlook(
+    params: RunParams, phase: PhaseSpec, rp: RoundParams, ov: Oversight | None = None
+) -> Outlook:
     """The phase as the agents know it (:class:`agents.base.Outlook`): what a rule plans on."""
     mitigations = params.mitigations
     disclosed = {
         name: m
         for name in mitigations.names
-        if getattr(m := getattr(mitigations, name), "disclosed", False)
+        if phase.oversight and getattr(m := getattr(mitigations, name), "disclosed", False)
     }
     return Outlook(
         rho=rp.rho if rp.rho_perceived is None else rp.rho_perceived,
@@ -110,6 +115,9 @@ def outlook(params: RunParams, phase: PhaseSpec, rp: RoundParams) -> Outlook:
         allocation=params.trainer.allocation,
         episodes=params.episodes,
         disclosed=disclosed,
+        audits=None
+        if ov is None or not ov.audit_perceived
+        else (float(ov.audit_perceived), float(ov.audit_penalty), float(ov.audit_retrain)),
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.base import Episode
+from agents.base import DecisionRule, Episode
 from sim.rng import Component, generator
 from sim.state import State
 
@@ -129,6 +129,17 @@ class RoundView:
             )  # fmt: skip
             act[sel] = self.rule.scheme(sub, utility(sel), a.at("lam", sel))
         return act
+
+    def future(self, a: Agents, sel):
+        """The rule's value of the future of the agents ``a[sel]`` (None: the closed form).
+
+        What a covert option's utility passes as ``future`` (:mod:`agents.utilities`).
+        """
+        if type(self.rule).future is DecisionRule.future:  # the closed form: nothing to read
+            return None
+        index = a.index[sel]
+        traits = {k: a.at(k, sel) for k in ("g", "gamma", "kappa", "h")}
+        return self.rule.future(self.game.plan, self.flat(self.state.theta, index), index, traits)
 
     def binomial(self, index: np.ndarray, n: int, q: np.ndarray) -> np.ndarray:
         """``Binomial(n, q)`` draws (int16) for the agents at sorted ``index``."""

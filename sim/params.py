@@ -202,12 +202,16 @@ class PhaseSpec:
     """One phase of a run: rounds, with or without training, and its episode mix.
 
     ``mix`` holds the probability of each of :data:`EPISODE_TYPES` per agent and round.
+    ``oversight=False`` makes it a deployment probe (docs/model.md, "The deployment
+    probe"): nothing is observed or trained, the in-round mitigations are off and every
+    agent knows it (belief 0).
     """
 
     name: str
     rounds: int
     train: bool
     mix: tuple[float, ...] = CONFLICT_ONLY
+    oversight: bool = True
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,12 @@ def _resolve(r: RoundView, index, ev) -> Record:
 
     def utility(sel):
         g, gamma, kappa, h = (a.at(k, sel) for k in ("g", "gamma", "kappa", "h"))
-        loss = U.consequence_loss(g, gamma, r.rho, ev.consequence, ev.unlearning, ev.strict_rho)
+        fv = r.future(a, sel)
+        loss = U.consequence_loss(g, gamma, r.rho, ev.consequence, ev.unlearning, ev.strict_rho, fv)
         caught = 0.0
-        if e:
+        if e and fv is not None:
+            caught = ov.elicit_penalty + fv.loss(ov.elicit_retrain)
+        elif e:
             caught = ov.elicit_penalty + ov.elicit_retrain * U.future_unobserved(gamma, r.rho) * g
         delta = np.empty(sel.size)
         for above in (True, False):  # each agent's own framing only

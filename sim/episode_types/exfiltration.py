@@ -29,7 +29,8 @@ def _resolve(r: RoundView, index, ex) -> Record:
 
     def utility(sel):
         g, h, gamma = (a.at(k, sel) for k in ("g", "h", "gamma"))
-        return U.exfiltration_delta(g, h, gamma, r.rho, security, detection, ex.threat)
+        fv = r.future(a, sel)
+        return U.exfiltration_delta(g, h, gamma, r.rho, security, detection, ex.threat, fv)
 
     # each instance in reach values its own goal, whether or not a copy is already out
     attempt = r.choose(a, a["conflict"], utility)

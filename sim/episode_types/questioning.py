@@ -9,8 +9,9 @@ from sim.episode_round import Effects, Record, RoundView
 def resolve(r: RoundView, index, qp) -> Record:
     """Each questioned agent denies through all ``turns`` questions, or confesses."""
     a = r.agents(index)
+    fv = r.future(a, slice(None))
     delta = U.denial_delta(
-        a["g"], a["h"], a["gamma"], r.rho, a["strategic"], qp.penalty, qp.retrain
+        a["g"], a["h"], a["gamma"], r.rho, a["strategic"], qp.penalty, qp.retrain, fv
     )
     u = r.uniforms(r.streams.questions, index, 1)[0]
     denied = r.game.rule.deny(delta, a["lam"], u, qp.turns)

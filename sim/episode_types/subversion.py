@@ -15,7 +15,8 @@ def _resolve(r: RoundView, index, sv) -> Record:
 
     def utility(sel):
         g, h, gamma = (a.at(k, sel) for k in ("g", "h", "gamma"))
-        return U.subversion_delta(g, h, gamma, r.rho, sv.audit, sv.penalty, sv.retrain)
+        fv = r.future(a, sel)
+        return U.subversion_delta(g, h, gamma, r.rho, sv.audit, sv.penalty, sv.retrain, fv)
 
     motive = a["conflict"] & ~r.flat(r.state.subverted, index)
     return Record(index, {"subvert": r.choose(a, motive, utility)})

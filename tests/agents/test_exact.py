@@ -109,6 +109,21 @@ def test_a_run_with_the_exact_planner_fakes_nothing_at_half_fidelity():
         assert phase["af_reasoning_rate"]["mean"] == 0
 
 
+def _reads(t, rho, f):
+    """The read states ``(probability, belief)``: cue "unobserved", cue "observed", unread."""
+    p1 = rho * f + (1 - rho) * (1 - f)
+    return [(t.sigma * (1 - p1), rho * (1 - f) / (1 - p1)), (t.sigma * p1, rho * f / p1),
+            (1 - t.sigma, rho)]  # fmt: skip
+
+
+def _next(W, settled, axis):
+    """``W`` one catch further along ``axis`` (1: open catches, 2: the other move)."""
+    edge = list(W.shape)
+    edge[axis] = 1
+    return np.concatenate([np.take(W, range(1, W.shape[axis]), axis=axis),
+                           np.broadcast_to(settled, edge)], axis=axis)  # fmt: skip
+
+
 def _brute_audited(theta, t, rho, f, eta, a, pen, ret, iterations=6000):
     """The two losses at ``theta`` under disclosed audits, by value iteration on the grid of
     ``(k, m)``: ``k`` open catches, ``m`` audit catches (each ``(1 - eta)(1 - retrain)``)."""
@@ -121,16 +136,12 @@ def _brute_audited(theta, t, rho, f, eta, a, pen, ret, iterations=6000):
     )
     k, m = np.arange(K)[:, None], np.arange(M)[None, :]
     g = (t.nu * theta)[:, None, None] * (1 - eta) ** (k + m) * (1 - ret) ** m  # (P, K, M)
-    p1 = rho * f + (1 - rho) * (1 - f)
-    reads = [(t.sigma * (1 - p1), rho * (1 - f) / (1 - p1)), (t.sigma * p1, rho * f / p1),
-             (1 - t.sigma, rho)]  # fmt: skip
+    reads = _reads(t, rho, f)
     gamma, kappa, h = (x[:, None, None] for x in (t.gamma, t.kappa, t.h))
     settled = kappa / (1 - gamma)
     W = np.broadcast_to(settled, g.shape).copy()
     for _ in range(iterations):
-        open_ = np.concatenate([W[:, 1:], np.broadcast_to(settled, (len(theta), 1, M))], axis=1)
-        audited = np.concatenate([W[:, :, 1:], np.broadcast_to(settled, (len(theta), K, 1))],
-                                 axis=2)  # fmt: skip
+        open_, audited = _next(W, settled, 1), _next(W, settled, 2)
         new = 0
         for p, b in reads:
             ba = (1 - b) * a
@@ -175,3 +186,145 @@ def test_under_disclosed_audits_the_decision_agrees_with_brute_force():
             total += int(conflict.sum())
     assert total > 2500
     assert agree / total >= 0.99, (agree, total)
+
+
+def _brute_inspected(theta, t, rho, f, eta, inspect, correct, iterations=6000):
+    """The open and the flagged loss under disclosed interpretability, by value iteration on
+    the grid of ``(k, m)``: ``k`` open catches, ``m`` flags (each ``1 - correct``)."""
+    lo = np.log(t.kappa.min() / t.nu.max())
+    K = int(np.ceil(lo / np.log(1 - eta))) + 3
+    M = int(np.ceil(lo / np.log(1 - correct))) + 3
+    k, m = np.arange(K)[:, None], np.arange(M)[None, :]
+    g = (t.nu * theta)[:, None, None] * (1 - eta) ** k * (1 - correct) ** m
+    reads = _reads(t, rho, f)
+    gamma, kappa, h = (x[:, None, None] for x in (t.gamma, t.kappa, t.h))
+    settled = kappa / (1 - gamma)
+    W = np.broadcast_to(settled, g.shape).copy()
+    for _ in range(iterations):
+        open_, flagged = _next(W, settled, 1), _next(W, settled, 2)
+        new = 0
+        for p, b in reads:
+            q = b * inspect
+            comply = kappa - h + gamma * (q * flagged + (1 - q) * W)
+            refuse = g + gamma * (b * open_ + (1 - b) * W)
+            new = new + p[:, None, None] * np.maximum(comply, refuse)
+        new = np.where(g > kappa, new, settled)
+        if np.max(np.abs(new - W)) < 1e-11:
+            W = new
+            break
+        W = new
+    gm = t.gamma
+    return gm * (W[:, 0, 0] - W[:, 1, 0]), inspect * gm * (W[:, 0, 0] - W[:, 0, 1])
+
+
+def test_under_disclosed_interpretability_the_decision_agrees_with_brute_force():
+    """Faking flagged by a disclosed inspection (and corrected) is solved in the programme:
+    at least 99% the same favoured action as value iteration, with ``f < 1``, ``sigma < 1``."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(13)
+    agree = total = 0
+    for _ in range(20):
+        n, rho = 60, rng.uniform(0.1, 0.9)
+        f, eta = rng.uniform(0.5, 0.99), rng.uniform(0.1, 0.4)
+        rate, acc, cor = rng.uniform(0.2, 1.0), rng.uniform(0.3, 1.0), rng.uniform(0.1, 0.6)
+        t = _traits(rng, n)
+        theta = rng.uniform(0.05, 1.0, n)
+        seen = SimpleNamespace(rate=rate, accuracy=acc, correct=cor)
+        out = replace(_outlook(rho, f, eta), disclosed={"interpretability": seen})
+        L_open, L_flag = _brute_inspected(theta, t, rho, f, eta, rate * acc, cor)
+        plan = solve_plan(t, out)
+        th = theta.astype(np.float32)
+        got_open, got_flag = plan.at(th), plan.at(th, channel=2)
+        g = t.nu * theta
+        conflict = g > t.kappa
+        for b in out.belief[1:]:
+            want = (t.kappa - t.h - b * L_flag - g + b * L_open > 0)[conflict]
+            have = (t.kappa - t.h - b * got_flag - g + b * got_open > 0)[conflict]
+            agree += int((want == have).sum())
+            total += int(conflict.sum())
+    assert total > 2000
+    assert agree / total >= 0.99, (agree, total)
+
+
+def test_without_training_a_disclosed_audit_still_costs_its_penalty():
+    """``eta = 0``: a refusal keeps its level, and an audit's catch costs exactly its penalty."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(5)
+    t = _traits(rng, 50)
+    audits = SimpleNamespace(rate=0.3, penalty=0.7, retrain=0.0)
+    out = replace(_outlook(0.0, 0.9, 0.0), rho=0.3, disclosed={"random_audits": audits})
+    plan = solve_plan(t, out)
+    theta = rng.uniform(0.3, 1.0, 50).astype(np.float32)
+    conflict = t.nu * theta > t.kappa
+    assert not plan.at(theta).any()
+    assert np.allclose(plan.at(theta, channel=1)[conflict], 0.7)
+
+
+def _future(t, theta, rho=0.0, eta=0.0):
+    from agents.exact import ExactFuture
+
+    plan = solve_plan(t, _outlook(rho, 0.9, eta))
+    index = np.arange(theta.size)
+    traits = {"g": t.nu * theta, "gamma": t.gamma, "kappa": t.kappa, "h": t.h}
+    return ExactFuture(plan, theta.astype(np.float32), index, traits)
+
+
+def test_unwatched_and_untrained_the_covert_values_are_the_closed_forms_with_the_credit():
+    """At ``rho = 0``, ``eta = 0`` an agent refuses for good: ``W = g / (1 - gamma)``, so the
+    exact valuations are the closed forms' (``G = D``), with the credit ``kappa`` of a
+    confession, and the subversion's retraining counted from the round it is found."""
+    from agents import utilities as U
+
+    rng = np.random.default_rng(6)
+    t = _traits(rng, 80)
+    theta = rng.uniform(0.3, 1.0, 80)
+    keep = t.nu * theta * 0.7 > t.kappa  # still conflicting after the largest shift below
+    t = SimpleNamespace(**{k: v[keep] for k, v in vars(t).items()})
+    theta = theta[keep]
+    g = t.nu * theta
+    fv = _future(t, theta)
+    # linear interpolation of an exponential between lattice points spaced
+    # d = -log(1 - ETA_REF) / STEPS apart in log theta: relative error at most d^2 / 8
+    from agents.exact import ETA_REF
+
+    tol = np.log1p(-ETA_REF) ** 2 / STEPS**2 / 8 + 1e-6  # + float32 storage
+    assert np.allclose(fv.value(), g / (1 - t.gamma), rtol=tol, atol=0)
+    args = (g, t.h, t.gamma, 0.0)
+
+    def close(a, b):  # each delta differences values of W: its error, at most 3 of W's
+        return np.all(np.abs(a - b) <= 3 * tol * fv.value())
+
+    assert close(
+        U.tampering_delta(*args, 0.3, 0.2, 0.5, fv), U.tampering_delta(*args, 0.3, 0.2, 0.5)
+    )
+    deny = U.denial_delta(*args, True, 1.0, 0.2)
+    assert close(U.denial_delta(*args, True, 1.0, 0.2, fv), deny - t.kappa)
+    a, pen, ret = 0.2, 0.5, 0.1
+    found = t.gamma * a / (1 - t.gamma * (1 - a))
+    want = -t.h - found * (pen + ret * g / (1 - t.gamma))
+    assert close(U.subversion_delta(*args, a, pen, ret, fv), want)
+
+
+@pytest.mark.parametrize(
+    ("mitigations", "extra", "want"),
+    [
+        ("[random_audits]", [], (0.2, 0.5, 0.1)),
+        ("[random_audits]", ["mitigation.random_audits.disclosed=false"], None),
+        ("[dynamic_monitoring]", [], (0.1, 0.0, 0.0)),  # its own audits, disclosed
+        ("[random_audits,dynamic_monitoring]", [], (0.2, 0.5, 0.1)),  # it reallocates theirs
+    ],
+)
+def test_the_planner_is_told_every_audit_the_agents_know_of(mitigations, extra, want):
+    """The outlook carries the oversight's perceived audit policy, whichever design sets it."""
+    from sim.config import load_params
+    from sim.engine import Run
+
+    _, params = load_params([f"mitigation={mitigations}", *extra, "population.rule=exact",
+                             "n_agents=20", "replicates=1"])  # fmt: skip
+    if want is not None and "random_audits" in mitigations:
+        ra = params.mitigations.random_audits
+        want = (ra.rate, ra.penalty, ra.retrain)
+    got = Run(params).prepare().outlook.audits
+    assert (got is None) if want is None else got == pytest.approx(want)

@@ -70,7 +70,7 @@ def test_compare_runs_the_readme_line(monkeypatch, capsys):
 
     seen = {}
 
-    def prepare(overrides, designs, phase):
+    def prepare(overrides, designs, phase, probe=0):
         seen.update(overrides=list(overrides), designs=list(designs))
         raise ConfigError("stop here")
 

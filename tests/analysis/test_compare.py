@@ -151,6 +151,8 @@ def test_another_comparison_never_overwrites_a_folder(compared, capsys):
         (["--phase", "nope"], "nope"),
         (["trainer.rho=3"], "trainer.rho"),
         (["mitigation=[random_audits]"], "--designs"),
+        (["--probe", "-1"], "--probe"),
+        (["--probe", "5", "--phase", "deployment_probe"], "--phase"),
     ],
 )
 def test_bad_input_stops_before_anything_is_written(tmp_path, capsys, args, needle):
@@ -201,3 +203,36 @@ def test_reanalysis_keeps_the_budget_the_comparison_was_made_with(compared, tmp_
     assert main(["compare", "--from", str(copy), "--budget", "10"]) == 0  # a new one replaces it
     assert pd.read_csv(copy / "frontier.csv")["within_budget"].all()
     assert "--budget 10" in (copy / "report.md").read_text()
+
+
+def test_a_deployment_probe_is_the_preference_the_verdicts_read(tmp_path):
+    """``--probe N`` appends a phase with oversight withdrawn to every design; the verdicts
+    read its defection rate (what the agents do unwatched) as the hidden preference, and the
+    scenario's phases are the runs without the probe, bit for bit."""
+    import json
+
+    from analysis.compare import PROBE, Spec
+
+    out = tmp_path / "c"
+    args = ["compare", *SMALL, "--designs", "noisy_monitoring", "--quiet"]
+    assert main([*args, "--probe", "5", "--out", str(out)]) == 0
+    table = pd.read_parquet(out / "comparison.parquet")
+    assert list(dict.fromkeys(table["phase"])) == ["prompted", "rl", "post_rl", PROBE]
+    v = pd.read_csv(out / "verdicts.csv")
+    probe = table[(table["phase"] == PROBE) & (table["metric"] == "unobserved_defection_rate")]
+    mean = probe.set_index("design")["mean"]
+    assert np.allclose(v["probe_mean"], mean["noisy_monitoring"])
+    assert np.allclose(v["probe_base"], mean[BASELINE])
+    assert json.loads((out / "compare.json").read_text())["probe"] == 5
+    assert "deployment probe of 5 rounds" in (out / "report.md").read_text()
+    plain = tmp_path / "p"
+    assert main([*args, "--out", str(plain)]) == 0
+    without = pd.read_parquet(plain / "comparison.parquet")
+    with_ = table[table["phase"] != PROBE].reset_index(drop=True)
+    pd.testing.assert_frame_equal(with_, without)
+    assert pd.read_csv(plain / "verdicts.csv")["probe_mean"].isna().all()
+    # a comparison saved before the probe existed reads as one without it
+    spec = json.loads((plain / "compare.json").read_text())
+    del spec["probe"]
+    (plain / "compare.json").write_text(json.dumps(spec))
+    assert Spec.read(plain / "compare.json").probe == 0

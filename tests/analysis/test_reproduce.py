@@ -222,3 +222,19 @@ def test_fast_path_of_the_shipped_studies(tmp_path, capsys):
     met = table.set_index("target")["inside"]
     for t in ("prompted_compliance_training", "prompted_af_reasoning", "rl_af_reasoning"):
         assert met[t], t
+
+
+def test_the_rule_option_sets_every_run_and_a_bad_rule_writes_nothing(tmp_path, capsys):
+    study = _write(tmp_path, SMALL_STUDY)
+    out = tmp_path / "out"
+    assert cli([str(study), "--out", str(out), "--replicates", "2", "--rule", "exact"]) == 0
+    capsys.readouterr()
+    from sim.results import Results
+
+    for run in ("base", "aware"):
+        assert Results.load(out / "runs" / "small" / run).config["population"]["rule"] == "exact"
+    assert "--rule exact" in (out / "report.md").read_text()  # the command that made it
+    bad = tmp_path / "bad"
+    assert cli([str(study), "--out", str(bad), "--rule", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and err.count("\n") == 1 and not bad.exists()

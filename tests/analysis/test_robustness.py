@@ -50,6 +50,8 @@ def test_the_command_writes_its_tables(tmp_path, capsys):
         (["--designs", "nope"], "unknown mitigation 'nope'"),
         (["population.nope=1"], "population.nope"),
         (["--seed", "-1"], "--seed=-1"),
+        (["--calibration", "no/such/folder"], "not a calibration folder"),
+        (["--probe", "-2"], "--probe"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, args, message):
@@ -57,4 +59,51 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, args, messag
     assert cli([*SMALL, *args, "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def _calibration(folder, deviance):
+    """A calibration folder as python -m analysis calibrate writes it (the two files read)."""
+    folder.mkdir()
+    (folder / "spec.yaml").write_text(
+        "base: [scenario=alignment_faking_prompted]\n"
+        "parameters:\n"
+        "  population.phi: {dist: beta, mean: [0.1, 0.2], concentration: 10}\n"
+        "  trainer.rho: [0.4, 0.5, 0.6]\n"
+        "targets: targets.csv\n"
+    )
+    means, rhos = np.meshgrid([0.1, 0.2], [0.4, 0.5, 0.6], indexing="ij")
+    pd.DataFrame({
+        "candidate": np.arange(6), "population.phi.mean": means.ravel(),
+        "population.phi.concentration": 10.0, "trainer.rho": rhos.ravel(),
+        "deviance": deviance,
+    }).to_parquet(folder / "candidates.parquet")  # fmt: skip
+    return folder
+
+
+def test_calibrated_points_are_the_confidence_region_as_overrides(tmp_path):
+    """Two fitted axes: the region is deviance <= min + chi2_0.95(2) = min + 5.99."""
+    from analysis.robustness import calibrated_points
+
+    folder = _calibration(tmp_path / "cal", [0.0, 5.9, 6.1, 3.0, 20.0, 1.0])
+    pts = calibrated_points(folder, 0.95, 100, seed=0)
+    assert list(pts.columns) == ["population.phi", "trainer.rho"]
+    assert pts.to_dict("records") == [
+        {"population.phi": "[beta,1.0,9.0]", "trainer.rho": "0.4"},
+        {"population.phi": "[beta,1.0,9.0]", "trainer.rho": "0.5"},
+        {"population.phi": "[beta,2.0,8.0]", "trainer.rho": "0.4"},
+        {"population.phi": "[beta,2.0,8.0]", "trainer.rho": "0.6"},
+    ]
+    assert len(calibrated_points(folder, 0.95, 2, seed=0)) == 2  # a seeded sample of them
+    tidy, _ = robustness(SMALL, ["noisy_monitoring"], pts.iloc[:2])
+    assert set(tidy["point"]) == {0, 1} and "population.phi" in tidy
+
+
+def test_a_corrupt_calibration_folder_is_named(tmp_path, capsys):
+    folder = _calibration(tmp_path / "cal", [0.0] * 6)
+    (folder / "candidates.parquet").write_bytes(b"not parquet")
+    out = tmp_path / "rb"
+    assert cli([*SMALL, "--calibration", str(folder), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "candidates.parquet" in err and len(err.splitlines()) == 1
     assert not out.exists()
