@@ -53,7 +53,7 @@ def share(weights: np.ndarray, rho: float, iterations: int = 8) -> np.ndarray:
     Args:
         weights: non-negative weights, ``(R, N)``.
         rho: the budget, the mean observation probability.
-        iterations: water-filling passes (each caps more agents; 8 is plenty in practice).
+        iterations: at least this many water-filling passes; more until none caps an agent.
 
     Returns:
         float32 probabilities, ``(R, N)``.
@@ -68,7 +68,7 @@ def share(weights: np.ndarray, rho: float, iterations: int = 8) -> np.ndarray:
     total = w.sum(axis=-1, keepdims=True)
     p = np.zeros_like(w)
     capped = np.zeros(w.shape, dtype=bool)
-    for _ in range(iterations):
+    for _ in range(max(iterations, n + 1)):  # until no agent is newly capped
         free = np.where(capped, 0.0, w)
         left = rho * n - capped.sum(axis=-1, keepdims=True)
         mass = free.sum(axis=-1, keepdims=True)
