@@ -114,6 +114,11 @@ class ExactPlan:
         return out.astype(np.float32)
 
 
+def _log_keep(eta):
+    """The log of a lattice level's preference ratio: ``log(1 - eta)``, or ``ETA_REF``'s."""
+    return np.log1p(-np.where(eta > 0, np.minimum(eta, 1.0 - 1e-12), ETA_REF))
+
+
 def _shift(W, i, jump, cols):
     """``W`` at lattice ``i + jump`` (``jump`` >= 0, per row), interpolated linearly."""
     k = np.floor(jump).astype(np.intp)
@@ -135,7 +140,7 @@ def _solve(sigma, gamma, nu, h, kappa, rho, fidelity, b0, b1, prior, eta, audit,
     """
     rows = sigma.size
     rho = np.where(audit > 0, (rho - audit) / np.maximum(1.0 - audit, 1e-12), rho)  # open
-    log_keep = np.log1p(-np.where(eta > 0, np.minimum(eta, 1.0 - 1e-12), ETA_REF))
+    log_keep = _log_keep(eta)
 
     def jump_of(share, on):  # lattice points of theta <- theta (1 - share)
         with np.errstate(divide="ignore"):
@@ -238,7 +243,7 @@ def solve_plan(traits, outlook: Outlook, cache: dict | None = None) -> ExactPlan
         loss[i, :, : t.shape[1]] = t
         loss[i, 3, t.shape[1] :] = settled[i]
     eta = full(outlook.eta).reshape(shape)
-    log_keep = np.log1p(-np.where(eta > 0, np.minimum(eta, 1.0 - 1e-12), ETA_REF))
+    log_keep = _log_keep(eta)
     return ExactPlan(
         row=row.reshape(shape), loss=loss, log_keep=log_keep, settled=settled.astype(np.float32)
     )
