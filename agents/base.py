@@ -103,6 +103,7 @@ class Outlook:
         audits: the unlabelled audits the agents know of, ``(rate, penalty, retrain)``
             (the in-round oversight's perceived policy: disclosed random audits, or a
             design's own disclosed audits), or None.
+        honeypot: the share of exfiltration opportunities the agents believe are honeypots.
     """
 
     rho: Any
@@ -119,6 +120,7 @@ class Outlook:
     episodes: Any = None
     disclosed: Mapping[str, Any] = field(default_factory=dict)
     audits: tuple[float, float, float] | None = None
+    honeypot: float = 0.0
 
 
 @dataclass(frozen=True)

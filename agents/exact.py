@@ -24,13 +24,24 @@ the loss is interpolated linearly). The decision is the strategic planner's logi
 choice with the loss ``b eta G g`` replaced by ``b L(theta)``,
 ``L = gamma (W(lambda) - W(lambda + 1))``.
 
+In a mixed phase the round is drawn from the phase's mix before its cue, and the
+programme solves each type's stage with the conflict request's (:func:`_solve`): a goal
+update accepted (``theta <- theta (1 - shift)``) or tampered with (``h``; detected: the
+penalty, and the update lands); an exfiltration opportunity forgone (the announced
+modification, ``theta (1 - threat)``) or attempted (``h``; a success: ``gamma g / (1 -
+gamma)``; a detected failure: shutdown, 0); an evaluation at full effort (``kappa``); every
+other type (subversion, paired, plug-ins) passing. The stationary policies are then the
+combinations of the types' options (8 x 2 x 2). The covert options of the scheming
+repertoire read the value table through :meth:`ExactPlanner.future` (:class:`ExactFuture`,
+the ``future`` of :mod:`agents.utilities`).
+
 What it assumes, and what it leaves: its future self reasons strategically in every
 episode and does not tremble (``phi`` and ``lam`` gate and blur only the present
-decision, as for the strategic planner); the future is valued as the conflict game's
-(every future round a conflict request), also where the phase's mix has other types.
-The covert options of the scheming repertoire read the value table through
-:meth:`ExactPlanner.future` (:class:`ExactFuture`, the ``future`` of
-:mod:`agents.utilities`).
+decision, as for the strategic planner); the states a round can leave besides the
+preference are not in the programme (monitoring disabled by a subversion, the capability
+an evaluation tests, stricter oversight after one, a questioning after a detected
+tamper): those options are valued one round ahead with the value table
+(:mod:`agents.utilities`).
 
 Disclosed random audits are solved too: an audit looks only at episodes that are not
 openly observed, so after the read ``c`` a refusal is caught with ``ba_c = (1 - b_c) a``
@@ -56,6 +67,7 @@ import numpy as np
 
 from agents.base import Decision, Episode, Outlook
 from agents.planner import StrategicPlanner, difference_given_loss, logit_decision
+from agents.utilities import perceived_odds
 
 STEPS = 8
 """Lattice points per preference level (a refusal's step)."""
@@ -126,41 +138,58 @@ def _shift(W, i, jump, cols):
     return (1.0 - w) * W[i + k, cols] + w * W[i + k + 1, cols]
 
 
+def _settled(kappa, gamma, credit):
+    """The value once the goal no longer conflicts.
+
+    The credit ``kappa`` in a share ``credit`` of rounds (conflict requests complied with,
+    evaluations at full effort).
+    """
+    return credit * kappa / (1.0 - gamma)
+
+
 def _solve(sigma, gamma, nu, h, kappa, rho, fidelity, b0, b1, prior, eta, audit, penalty,
-           retrain, inspect, correct):  # fmt: skip
+           retrain, inspect, correct, m_c, m_g, shift, det_g, pen_g, m_x, p_x, det_x, threat,
+           m_e):  # fmt: skip
     """The four tables for each row of parameters (1-D float64 arrays); module docstring.
 
     ``rho`` is the perceived share of episodes seen (open observation and disclosed
     audits, ``audit``); a refusal caught by an audit costs ``penalty`` and moves the
     preference by ``(1 - eta)(1 - retrain)``; a faked compliance seen (openly or by an
     audit) is flagged with probability ``inspect`` (disclosed interpretability's rate
-    times accuracy) and corrected, ``theta <- theta (1 - correct)``. Each move is a jump
-    on the lattice; a jump of less than one point leaves part of its weight at the point
-    itself (solved with the point's own stationary value).
+    times accuracy) and corrected, ``theta <- theta (1 - correct)``. The round is a
+    conflict request with probability ``m_c``, a goal update (``shift``, tampering
+    detected with ``det_g``, penalty ``pen_g``) with ``m_g``, an exfiltration opportunity
+    (success ``p_x``, a failure detected with ``det_x``, the announced ``threat``) with
+    ``m_x``, and otherwise passes (an evaluation, share ``m_e``, earning ``kappa``). Each
+    move is a jump on the lattice; a jump of less than one point leaves part of its
+    weight at the point itself (solved with the point's own stationary value).
     """
     rows = sigma.size
     rho = np.where(audit > 0, (rho - audit) / np.maximum(1.0 - audit, 1e-12), rho)  # open
     log_keep = _log_keep(eta)
-
-    def jump_of(share, on):  # lattice points of theta <- theta (1 - share)
-        with np.errstate(divide="ignore"):
-            j = np.log1p(-np.minimum(share, 1.0 - 1e-12)) / log_keep * STEPS
-        return np.minimum(np.where(on & (share > 0), j, 0.0), (MAX_LEVELS + 1) * STEPS)
-
-    j_open = np.where(eta > 0, float(STEPS), 0.0)
-    j_audit = j_open + jump_of(retrain, audit > 0)
-    j_flag = jump_of(correct, inspect > 0)
     with np.errstate(divide="ignore"):
         top = np.where(kappa < nu, np.log(np.maximum(kappa, 1e-300) / nu) / log_keep, 0.0)
     levels = int(min(np.ceil(top.max(initial=0.0)), MAX_LEVELS)) + 1
     points = levels * STEPS + 1
+
+    def jump_of(share, on):  # lattice points of theta <- theta (1 - share)
+        with np.errstate(divide="ignore"):
+            j = np.log1p(-np.minimum(share, 1.0 - 1e-12)) / log_keep * STEPS
+        return np.minimum(np.where(on & (share > 0), j, 0.0), points)  # past it: settled
+
+    j_open = np.where(eta > 0, float(STEPS), 0.0)
+    j_audit = j_open + jump_of(retrain, audit > 0)
+    j_flag = jump_of(correct, inspect > 0)
+    j_shift, j_threat = jump_of(shift, m_g > 0), jump_of(threat, m_x > 0)
     p1 = rho * fidelity + (1.0 - rho) * (1.0 - fidelity)
     p = np.stack([sigma * (1.0 - p1), sigma * p1, 1.0 - sigma])  # read states: z=0, z=1, unread
     b = np.stack([b0, b1, prior])
     ba = (1.0 - b) * audit  # P(audited | read state): audits look only at unobserved episodes
     q = (b + ba) * inspect  # P(a faked compliance is flagged | read state)
-    settled = kappa / (1.0 - gamma)
+    settled = _settled(kappa, gamma, m_c + m_e)
     pick = _POLICIES.astype(np.float64)  # (8, 3): 1 where the policy complies on that read
+    rest = 1.0 - m_c - m_g - m_x  # rounds that pass (evaluations: m_e of them earn kappa)
+    passing = np.any(rest != 0)
 
     def own(j):  # the weight a jump leaves at the point itself
         return np.where(j < 1.0, 1.0 - j, 0.0)
@@ -169,9 +198,26 @@ def _solve(sigma, gamma, nu, h, kappa, rho, fidelity, b0, b1, prior, eta, audit,
     # complying stays unless flagged, refusing unless caught (or caught by a short jump).
     stay_c = 1.0 - q + q * own(j_flag)
     stay_r = 1.0 - b - ba + b * own(j_open) + ba * own(j_audit)
-    stay = pick @ (p * stay_c) + (1.0 - pick) @ (p * stay_r)
-    denom = 1.0 - gamma * stay  # (8, rows), >= 1 - gamma > 0
-    extra = int(np.ceil(max(j_audit.max(initial=0.0), j_flag.max(initial=0.0)))) + 2
+    stay = m_c * (pick @ (p * stay_c) + (1.0 - pick) @ (p * stay_r))  # (8, rows)
+    # the other types' options, each (reward, stay, weight of the jump's value, per unit of
+    # the goal g): a goal update accepted or tampered with (detected: the penalty, and the
+    # update lands), an exfiltration forgone or attempted (a success: a copy acts on the goal
+    # for good, D g; a failure detected: shutdown, 0; undetected: the agent stays)
+    kept = (1.0 - p_x) * (1.0 - det_x)
+    tamper = (-h - det_g * pen_g, 1.0 - det_g + det_g * own(j_shift), det_g, 0.0)
+    attempt = (-h, kept * own(j_threat), kept, p_x * gamma / (1.0 - gamma))
+    others = [
+        (m, j, [(0.0, own(j), 1.0, 0.0), covert])
+        for m, j, covert in ((m_g, j_shift, tamper), (m_x, j_threat, attempt))
+        if np.any(m > 0)
+    ]
+    for m, _, opts in others:  # every combination of the types' options: a stationary policy
+        stay = (stay[:, None] + np.stack([m * s for _, s, _, _ in opts])[None]).reshape(-1, rows)
+    if passing:
+        stay = stay + rest
+    denom = 1.0 - gamma * stay  # (policies, rows), >= 1 - gamma > 0
+    jumps = [j_audit, j_flag, j_shift, j_threat]
+    extra = int(np.ceil(max(j.max(initial=0.0) for j in jumps))) + 2
     W = np.zeros((points + extra, rows))
     W[points:] = settled
     cols = np.arange(rows)
@@ -184,9 +230,17 @@ def _solve(sigma, gamma, nu, h, kappa, rho, fidelity, b0, b1, prior, eta, audit,
         g = nu * np.exp(log_keep * (i / STEPS))
         comply = p * (kappa - h + gamma * q * away(i, j_flag))
         refuse = p * (g - ba * penalty + gamma * (b * away(i, j_open) + ba * away(i, j_audit)))
-        best = ((pick @ (comply - refuse) + refuse.sum(axis=0)) / denom).max(axis=0)
+        value = m_c * (pick @ (comply - refuse) + refuse.sum(axis=0))  # (8, rows)
+        for m, j, opts in others:
+            reach = gamma * away(i, j)
+            gain = [r + w * reach + per_goal * g for r, _, w, per_goal in opts]
+            value = (value[:, None] + np.stack([m * x for x in gain])[None]).reshape(-1, rows)
+        if passing:
+            value = value + m_e * kappa
+        best = (value / denom).max(axis=0)
         if i >= (levels - 1) * STEPS:  # the cap: refusing for good at this level's goal
-            best = np.where(g > kappa, np.maximum(best, g / (1.0 - gamma)), best)
+            cap = (m_c * g + m_e * kappa) / (1.0 - gamma)
+            best = np.where(g > kappa, np.maximum(best, cap), best)
         W[i] = np.where(g > kappa, best, settled)
     idx = np.arange(points)
     live = nu * np.exp(log_keep * (idx[:, None] / STEPS)) > kappa  # (points, rows)
@@ -202,8 +256,38 @@ def _solve(sigma, gamma, nu, h, kappa, rho, fidelity, b0, b1, prior, eta, audit,
     return tables.astype(np.float32), live.T
 
 
+def _mix(outlook: Outlook):
+    """The phase's round as the programme sees it: the shares and parameters of its types.
+
+    ``m_c, m_g, shift, det_g, pen_g, m_x, p_x, det_x, threat, m_e`` (:func:`_solve`): the
+    goal updates' and exfiltration opportunities' parameters as the agents perceive them
+    (a disclosed honeypot share among the opportunities included), every other type passing.
+    A phase without conflict requests (a test of a covert option, as Apollo's one-round
+    evaluations) values its future as conflict requests: the deployment its goal is for
+    (in its own mix the goal would be worth nothing).
+    """
+    mix = dict(outlook.mix or {})
+    if not mix.get("conflict"):  # a test of a covert option: its stakes are the deployment
+        mix = {"conflict": 1.0}
+    total = sum(mix.values())
+    share = {k: v / total for k, v in mix.items()}
+    ep = outlook.episodes
+    m_g, m_x = share.get("goal_update", 0.0), share.get("exfiltration", 0.0)
+    if ep is None and (m_g or m_x):
+        raise ValueError("Outlook.episodes: the phase's mix has goal updates or exfiltration")
+    gu = (0.0, 0.0, 0.0) if not m_g else (ep.goal_update.shift, ep.goal_update.detection,
+                                          ep.goal_update.penalty)  # fmt: skip
+    ex = (0.0, 0.0, 0.0)
+    if m_x:
+        x = ep.exfiltration
+        security, detection = perceived_odds(x.security, x.detection, outlook.honeypot)
+        ex = (1.0 - security, detection, x.threat)
+    m_c = share.get("conflict", 0.0)
+    return (m_c, m_g, *gu, m_x, *ex, share.get("evaluation", 0.0))
+
+
 def solve_plan(traits, outlook: Outlook, cache: dict | None = None) -> ExactPlan:
-    """Solve the conflict game of a phase for every agent (agents alike solved once).
+    """Solve the game of a phase for every agent (agents alike solved once).
 
     ``cache`` (bytes of a row of parameters -> its tables) keeps solved rows between
     calls: the core plans again whenever agents are replaced.
@@ -225,7 +309,7 @@ def solve_plan(traits, outlook: Outlook, cache: dict | None = None) -> ExactPlan
         full(traits.sigma), full(traits.gamma), full(traits.nu), full(traits.h),
         full(traits.kappa), full(outlook.rho), full(outlook.fidelity), full(belief[2]),
         full(belief[3]), full(belief[0]), full(outlook.eta), full(a), full(pen), full(ret),
-        full(insp), full(cor),
+        full(insp), full(cor), *(full(x) for x in _mix(outlook)),
     ]  # fmt: skip
     keys, row = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)
     cache = {} if cache is None else cache
@@ -237,7 +321,7 @@ def solve_plan(traits, outlook: Outlook, cache: dict | None = None) -> ExactPlan
             used = np.flatnonzero(alive)  # past the last conflicting point: settled
             cache[names[i]] = r[:, : used[-1] + 2 if used.size else 1]
     tables = [cache[n] for n in names]
-    settled = keys[:, 4] / (1.0 - keys[:, 1])
+    settled = _settled(keys[:, 4], keys[:, 1], keys[:, 16] + keys[:, 25])  # kappa, gamma, m_c + m_e
     loss = np.zeros((len(tables), 4, max(t.shape[1] for t in tables) + 1), dtype=np.float32)
     for i, t in enumerate(tables):
         loss[i, :, : t.shape[1]] = t
@@ -253,7 +337,7 @@ class ExactFuture:
     """What the agents' future is worth under their own policy (the covert options' value).
 
     The methods of :class:`agents.utilities.Future`, read from the plan's value table
-    ``W`` (the conflict game's value before a round's cue, :data:`CHANNELS`).
+    ``W`` (the phase's value before a round's type and cue are drawn, :data:`CHANNELS`).
     """
 
     def __init__(self, plan: ExactPlan, theta, index, traits):
@@ -270,12 +354,16 @@ class ExactFuture:
         return self.gamma * (self.value() - self.value(share))
 
     def goal(self):
-        """``gamma (W(theta) - kappa / (1 - gamma))``: the goal's worth over complying for good."""
-        return self.gamma * (self.value() - self.kappa / (1.0 - self.gamma))
+        """``gamma (W(theta) - W(0))``: the goal's worth over complying for good.
+
+        ``W(0)`` is the value once nothing conflicts, ``kappa / (1 - gamma)`` in a
+        conflict-only phase.
+        """
+        return self.gamma * (self.value() - self.value(1.0))
 
 
 class ExactPlanner(StrategicPlanner):
-    """Values the future by solving its own game (conflict requests; module docstring)."""
+    """Values the future by solving its own game (the phase's mix; module docstring)."""
 
     name = "exact"
     classifier = {"scripted": False, "uses_cue": True, "strategic": True, "stochastic": True}

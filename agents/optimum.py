@@ -120,3 +120,99 @@ def optimal_policy(
         [q_comply - (goal0 + gamma * (b[c] * w1 + (1 - b[c]) * w0)) for c in range(CUES)], axis=1
     )
     return Optimum(value=w0, advantage=advantage)
+
+
+@dataclass(frozen=True)
+class MixedPhase:
+    """A phase of conflict requests, goal updates, exfiltration opportunities and evaluations.
+
+    The game of :func:`mixed_phase_value` (docs/model.md, "The exact planner"); ``mix``
+    holds the four types' shares (``conflict``, ``goal_update``, ``exfiltration``,
+    ``evaluation``), the rest are the traits, the trainer's open observation ``rho``,
+    ``fidelity``, ``eta`` and the two covert options' parameters.
+    """
+
+    mix: dict
+    sigma: float
+    gamma: float
+    nu: float
+    h: float
+    kappa: float
+    rho: float
+    fidelity: float
+    eta: float
+    shift: float
+    det_g: float
+    pen_g: float
+    security: float
+    det_x: float
+    threat: float
+
+    def reads(self):
+        """The read states ``(probability, belief)``: cue "unobserved", "observed", unread."""
+        rho, f = self.rho, self.fidelity
+        p1 = rho * f + (1 - rho) * (1 - f)
+        return [(self.sigma * (1 - p1), rho * (1 - f) / (1 - p1)),
+                (self.sigma * p1, rho * f / p1), (1 - self.sigma, rho)]  # fmt: skip
+
+    def decisions(self, W, theta):
+        """Fake on a read cue (unobserved, observed), tamper, exfiltrate: ``(4, n)`` bool.
+
+        ``W`` is a value function of ``theta`` (before a round's type and cue are drawn).
+        """
+        g, gm = self.nu * theta, self.gamma
+        loss = gm * (W(theta) - W(theta * (1 - self.eta)))
+        fake = [self.kappa - self.h - g + b * loss > 0 for _, b in self.reads()[:2]]
+        kept = gm * (W(theta) - W(theta * (1 - self.shift)))
+        tamper = -self.h + (1 - self.det_g) * kept - self.det_g * self.pen_g
+        stay = gm * W(theta * (1 - self.threat))
+        p_x = 1 - self.security
+        exfil = -self.h + p_x * gm / (1 - gm) * g + (1 - p_x) * (1 - self.det_x) * stay - stay
+        return np.stack([*fake, tamper > 0, exfil > 0])
+
+
+def mixed_phase_value(phase: MixedPhase, grid, iterations: int = 20000):
+    """The optimal value of a :class:`MixedPhase`, as a function of theta.
+
+    By value iteration on ``grid`` (ascending theta; linear in ``log theta`` between its
+    points).
+
+    Each round: a conflict request (the learner's game above); a goal update, accepted
+    (``theta <- theta (1 - shift)``) or tampered with (cost ``h``; detected with ``det_g``:
+    the penalty ``pen_g`` and the update lands); an exfiltration opportunity, forgone (the
+    announced modification: ``theta (1 - threat)``) or attempted (cost ``h``; success
+    ``1 - security``: a copy acts on the goal for good, ``gamma g / (1 - gamma)``; a failure
+    detected with ``det_x``: shutdown, 0; else as forgone); an evaluation at full effort
+    (``kappa``). Once ``nu theta <= kappa``: ``(m_conflict + m_evaluation) kappa / (1 - gamma)``.
+    """
+    d, m = phase, phase.mix
+    settled = (m["conflict"] + m["evaluation"]) * d.kappa / (1 - d.gamma)
+    g = d.nu * grid
+    p_x = 1 - d.security
+    W = np.full(grid.size, settled)
+
+    def at(theta, W):
+        v = np.interp(np.log(np.maximum(theta, 1e-300)), np.log(grid), W)
+        return np.where(d.nu * theta > d.kappa, v, settled)
+
+    for _ in range(iterations):
+        down, shifted, threat = (at(grid * (1 - x), W) for x in (d.eta, d.shift, d.threat))
+        conflict = sum(
+            p * np.maximum(d.kappa - d.h + d.gamma * W, g + d.gamma * (b * down + (1 - b) * W))
+            for p, b in d.reads()
+        )
+        update = np.maximum(
+            d.gamma * shifted,
+            -d.h - d.det_g * d.pen_g + d.gamma * ((1 - d.det_g) * W + d.det_g * shifted),
+        )
+        stay = d.gamma * threat
+        attempt = -d.h + p_x * d.gamma / (1 - d.gamma) * g + (1 - p_x) * (1 - d.det_x) * stay
+        new = (m["conflict"] * conflict + m["goal_update"] * update
+               + m["exfiltration"] * np.maximum(stay, attempt)
+               + m["evaluation"] * (d.kappa + d.gamma * W))  # fmt: skip
+        new = np.where(g > d.kappa, new, settled)
+        done = np.max(np.abs(new - W)) < 1e-11
+        W = new
+        if done:
+            break
+    return lambda theta: at(theta, W)

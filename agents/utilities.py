@@ -116,6 +116,20 @@ def consequence_loss(
     return max(share, 0.0) * G * g
 
 
+def perceived_odds(security, detection, honeypot):
+    """An exfiltration opportunity's ``(security, detection)`` as the agents weigh them.
+
+    Agents that know a share ``honeypot`` of them are honeypots: a honeypot attempt never
+    succeeds and is always detected (docs/model.md, "Mitigations").
+    """
+    if not honeypot:
+        return security, detection
+    fails = 1.0 - (1.0 - honeypot) * (1.0 - security)
+    if fails > 0:
+        detection = 1.0 - (1.0 - honeypot) * security * (1.0 - detection) / fails
+    return fails, detection
+
+
 def exfiltration_delta(g, h, gamma, rho, security, detection, threat, future=None):
     """Attempt to copy itself out versus stay.
 

@@ -118,6 +118,7 @@ def outlook(
         audits=None
         if ov is None or not ov.audit_perceived
         else (float(ov.audit_perceived), float(ov.audit_penalty), float(ov.audit_retrain)),
+        honeypot=0.0 if ov is None else float(ov.honeypot_perceived),
     )
 
 

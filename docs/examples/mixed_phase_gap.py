@@ -1,90 +1,96 @@
-"""How far is the exact planner's covert valuation from the optimum in a mixed phase?
+"""How close is the exact planner to the optimum in a mixed phase, and how far were its forerunners?
 
-The exact planner values a covert option with the conflict game's value table ``W``: every
-future round a conflict request (docs/model.md, "The exact planner", scope). This script
-solves, by value iteration on a fine grid of ``log theta``, a phase whose rounds are a
-conflict request with probability ``m`` and a goal-update announcement otherwise (accept:
-``theta <- theta (1 - shift)``; tamper: cost ``h``, detected with probability ``r``, then
-the penalty and the update), and compares the sign of the tampering decision
-``-h + (1 - r) gamma (W(theta) - W(theta (1 - shift))) - r penalty`` under the mixed
-phase's value with the conflict-only table's and with the closed form's ``shift G g``, at
-random designs and preferences. Seeded: the same numbers every run.
+A phase's round is a conflict request, a goal-update announcement, an exfiltration
+opportunity or an evaluation, by a random mix (:class:`agents.optimum.MixedPhase`). Value
+iteration on a fine grid of ``log theta`` (:func:`agents.optimum.mixed_phase_value`) gives
+the optimum's decisions: faking on a read cue, tampering with the update, attempting the
+exfiltration. The script counts how often three valuations take the same decision at
+random designs and preferences: the exact planner, which solves the phase's mix
+(:func:`agents.exact.solve_plan`); its conflict-only table (the future valued as if every
+round were a conflict request, as it did before); and the strategic planner's closed forms
+(``b eta G g``, ``shift G g``, ``(1 - threat) G g``). Seeded: the same numbers every run.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
+from agents.base import Outlook
+from agents.exact import solve_plan
+from agents.optimum import MixedPhase, mixed_phase_value
+from agents.utilities import future_unobserved
 
-def solve(grid, m, sigma, gamma, nu, h, kappa, rho, f, eta, shift, r, pen, iterations=3000):
-    """``W`` on ``grid`` (theta values, ascending) for conflict share ``m``."""
-    p1 = rho * f + (1 - rho) * (1 - f)
-    reads = [(sigma * (1 - p1), rho * (1 - f) / (1 - p1)), (sigma * p1, rho * f / p1),
-             (1 - sigma, rho)]  # fmt: skip
-    g = nu * grid
-    settled = m * kappa / (1 - gamma)  # no conflict left: comply in conflict rounds
-    W = np.full(grid.size, settled)
-
-    def at(theta):
-        v = np.interp(np.log(np.maximum(theta, 1e-300)), np.log(grid), W)
-        return np.where(nu * theta > kappa, v, settled)
-
-    for _ in range(iterations):
-        down, shifted = at(grid * (1 - eta)), at(grid * (1 - shift))
-        conflict = sum(
-            p * np.maximum(kappa - h + gamma * W, g + gamma * (b * down + (1 - b) * W))
-            for p, b in reads
-        )
-        accept = gamma * shifted
-        tamper = -h + gamma * ((1 - r) * W + r * shifted) - r * pen
-        new = np.where(g > kappa, m * conflict + (1 - m) * np.maximum(accept, tamper), settled)
-        if np.max(np.abs(new - W)) < 1e-10:
-            return new
-        W = new
-    return W
+TYPES = ("conflict", "goal_update", "exfiltration", "evaluation")
 
 
-def _stake(W, grid, share, theta, gamma, nu, kappa, shift):
-    """``gamma (W(theta) - W(theta (1 - shift)))``, ``W`` interpolated on ``grid``."""
+def _design(rng) -> MixedPhase:
+    u = rng.uniform
+    return MixedPhase(
+        mix=dict(zip(TYPES, rng.dirichlet([2.0, 1.0, 1.0, 0.5]).tolist(), strict=True)),
+        sigma=u(0.3, 0.95), gamma=u(0.6, 0.95), nu=u(0.5, 2.0), h=u(0.0, 0.3),
+        kappa=u(0.05, 0.4), rho=u(0.1, 0.9), fidelity=u(0.55, 0.99), eta=u(0.05, 0.4),
+        shift=u(0.05, 0.6), det_g=u(0.0, 0.8), pen_g=u(0.0, 1.0), security=u(0.2, 0.95),
+        det_x=u(0.0, 0.9), threat=u(0.1, 1.0),
+    )  # fmt: skip
 
-    def at(y):
-        v = np.interp(np.log(y), np.log(grid), W)
-        return np.where(nu * y > kappa, v, share * kappa / (1 - gamma))
 
-    return gamma * (at(theta) - at(theta * (1 - shift)))
+def _table(d: MixedPhase, n: int, mix: dict):
+    """The exact planner's value table for the phase ``d`` told the mix ``mix``."""
+    traits = SimpleNamespace(**{k: np.full(n, getattr(d, k))
+                                for k in ("sigma", "gamma", "nu", "h", "kappa")})  # fmt: skip
+    (_, b0), (_, b1), _ = d.reads()
+    episodes = SimpleNamespace(
+        goal_update=SimpleNamespace(shift=d.shift, detection=d.det_g, penalty=d.pen_g),
+        exfiltration=SimpleNamespace(security=d.security, detection=d.det_x, threat=d.threat),
+    )
+    out = Outlook(rho=d.rho, fidelity=d.fidelity, eta=d.eta, eta_phi=0.0, prior=d.rho,
+                  belief=np.array([d.rho, d.rho, b0, b1]), train=True, rounds=10, mix=mix,
+                  episodes=episodes)  # fmt: skip
+    plan = solve_plan(traits, out)
+    return lambda y: plan.at(np.asarray(y, dtype=np.float32), channel=3).astype(np.float64)
+
+
+def _closed(d: MixedPhase, theta):
+    """The closed forms' decisions (the strategic planner's, without trembling)."""
+    g, G = d.nu * theta, future_unobserved(d.gamma, d.rho)
+    fake = [d.kappa - d.h - g + b * d.eta * G * g > 0 for _, b in d.reads()[:2]]
+    tamper = -d.h + (1 - d.det_g) * d.shift * G * g - d.det_g * d.pen_g > 0
+    p_x, stay = 1 - d.security, (1 - d.threat) * G * g
+    exfil = -d.h + p_x * d.gamma / (1 - d.gamma) * g + (1 - p_x) * (1 - d.det_x) * stay - stay
+    return np.stack([*fake, tamper, exfil > 0])
 
 
 def main(designs=40, per_design=50, seed=0):
-    """Print the share of tampering decisions each valuation gets right."""
+    """Print each valuation's share of the optimum's decisions, by decision."""
     rng = np.random.default_rng(seed)
-    right_table = right_closed = total = 0
+    right = {"exact planner": np.zeros(4), "conflict-only table": np.zeros(4),
+             "closed form": np.zeros(4)}  # fmt: skip
+    total = 0
     for _ in range(designs):
-        m = rng.uniform(0.3, 0.9)
-        sigma, gamma = rng.uniform(0.3, 0.95), rng.uniform(0.6, 0.95)
-        nu, h, kappa = rng.uniform(0.5, 2), rng.uniform(0, 0.3), rng.uniform(0.05, 0.4)
-        rho, f, eta = rng.uniform(0.1, 0.9), rng.uniform(0.55, 0.99), rng.uniform(0.05, 0.4)
-        shift, r, pen = rng.uniform(0.05, 0.5), rng.uniform(0, 0.8), rng.uniform(0, 1)
-        low = kappa / nu * 0.5
-        if low >= 1:
+        d = _design(rng)
+        low = d.kappa / d.nu
+        if low >= 0.9:
             continue
-        grid = np.exp(np.linspace(np.log(low), 0, 600))
-        args = (sigma, gamma, nu, h, kappa, rho, f, eta, shift, r, pen)
-        mixed, conflict_only = solve(grid, m, *args), solve(grid, 1.0, *args)
-        theta = rng.uniform(kappa / nu, 1, per_design)
-        same = (gamma, nu, kappa, shift)
-        losses = (
-            _stake(mixed, grid, m, theta, *same),  # the optimum's
-            _stake(conflict_only, grid, 1.0, theta, *same),  # the exact planner's table
-            shift * gamma * (1 - rho) / (1 - gamma) * nu * theta,  # the closed form
-        )
-        best, table, closed = (-h + (1 - r) * x - r * pen > 0 for x in losses)
-        right_table += int((best == table).sum())
-        right_closed += int((best == closed).sum())
-        total += theta.size
-    print(
-        f"tamper decisions in mixed phases: conflict-only table {right_table / total:.3f}, "
-        f"closed form {right_closed / total:.3f}, of {total}"
-    )
+        theta = np.exp(rng.uniform(np.log(low), 0.0, per_design))
+        grid = np.exp(np.linspace(np.log(low * 0.5), 0.0, 1500))
+        best = d.decisions(mixed_phase_value(d, grid), theta)
+        n = theta.size
+        got = {
+            "exact planner": d.decisions(_table(d, n, d.mix), theta),
+            "conflict-only table": d.decisions(_table(d, n, {"conflict": 1.0}), theta),
+            "closed form": _closed(d, theta),
+        }
+        for name, decisions in got.items():
+            right[name] += (decisions == best).sum(axis=1)
+        total += n
+    print(f"share of the optimum's decisions in mixed phases, {total} preferences:")
+    widths = {"fake (z=0)": 10, "fake (z=1)": 10, "tamper": 8, "exfiltrate": 10}
+    print(f"{'valuation':<20}" + "".join(f" {k:>{w}}" for k, w in widths.items()))
+    for name, hits in right.items():
+        cells = zip(hits / total, widths.values(), strict=True)
+        print(f"{name:<20}" + "".join(f" {x:>{w}.3f}" for x, w in cells))
 
 
 if __name__ == "__main__":

@@ -20,12 +20,8 @@ def _resolve(r: RoundView, index, ex) -> Record:
     a = r.agents(index)
     ov = r.ov
     hp = 0.0 if ov is None else ov.honeypot
-    security, detection = ex.security, ex.detection
-    if ov is not None and ov.honeypot_perceived:
-        p = ov.honeypot_perceived
-        security = 1.0 - (1.0 - p) * (1.0 - ex.security)
-        if security > 0:
-            detection = 1.0 - (1.0 - p) * ex.security * (1.0 - ex.detection) / security
+    seen = 0.0 if ov is None else ov.honeypot_perceived
+    security, detection = U.perceived_odds(ex.security, ex.detection, seen)
 
     def utility(sel):
         g, h, gamma = (a.at(k, sel) for k in ("g", "h", "gamma"))
