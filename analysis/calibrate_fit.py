@@ -35,7 +35,7 @@ from analysis.calibrate_spec import Axis, Spec, Target, tidy
 from sim.config import compose_config, parse_limits, to_params
 from sim.engine import Run, simulate
 from sim.errors import ConfigError
-from sim.grid import check_stackable, point_params
+from sim.grid import point_params, stackable
 from sim.metrics import phase_slices, rates
 from sim.params import RunParams
 from sim.resources import check_run
@@ -113,12 +113,8 @@ def prepare(spec: Spec) -> Prepared:
 
 
 def grid_mode(base: RunParams) -> bool:
-    """Whether grid mode supports the base run (:func:`sim.grid.check_stackable`)."""
-    try:
-        check_stackable(base)
-    except ConfigError:
-        return False
-    return True
+    """Whether the engine stacks the base run's candidates as rows (:func:`sim.grid.stackable`)."""
+    return stackable(base)
 
 
 @dataclass(frozen=True)

@@ -278,7 +278,8 @@ def _batches(root: Path, exclude: tuple[Path, ...], seen: set) -> Iterator[_Batc
                 for row in grid.to_dict("records"):
                     config = copy.deepcopy(base)
                     for axis in axes:
-                        set_key(config, axis, float(row[axis]))
+                        value = row[axis]  # numbers, or a categorical axis's strings
+                        set_key(config, axis, value.item() if hasattr(value, "item") else value)
                     index[int(row["point"])] = len(runs)
                     runs.append(_Run(sweep, f"{rel}#{int(row['point'])}",
                                      str(row["config_hash"]), config, axes))  # fmt: skip

@@ -10,11 +10,13 @@ at the same seed, bit for bit (tested). The points share their draws (common ran
 numbers), which is also why the grid is fast: the uniforms are drawn once per
 replicate, not once per point.
 
-Grid axes: the population's traits (a value per point: every agent gets it),
-``population.prior`` and the trainer's rates ``trainer.{rho, fidelity, eta, eta_phi,
-eta_leak}``. Runs of the conflict game, with any mitigation; the scheming repertoire,
-selection across generations and allocation rules run as a multirun instead (one
-clear error says so). docs/sweeps.md has the details.
+Grid axes: every leaf of the run's config (:mod:`sim.grid_axes`). The population's
+traits (a value per point: every agent gets it), ``population.prior`` and the trainer's
+rates ``trainer.{rho, fidelity, eta, eta_phi, eta_leak}`` are stacked as rows of one run
+where the run type allows it (the conflict game, any mitigation, the uniform allocation,
+no selection); every other axis, and every point of a run type the engine cannot stack,
+groups the points: a group's points run as their own runs, in the same process and folder.
+docs/sweeps.md has the details.
 """
 
 from __future__ import annotations
@@ -38,19 +40,15 @@ from tqdm.auto import tqdm
 from sim.config import UNIT, check, parse_limits, to_params
 from sim.engine import Run
 from sim.errors import ConfigError
+from sim.grid_axes import STACKED, categorical_values, integer_values, leaf, split, with_values
 from sim.metrics import RATES, phase_counts, phase_values, rates, summarize_metric
 from sim.params import RunParams
 from sim.population import FLOAT32_MAX, parse_dist
 from sim.resources import check_run
 from sim.results import COMPLETE, config_hash, read_config, read_parquet, write_folder
-from sim.state import TRAIT_NAMES
 
-GRID_KEYS = (
-    *(f"population.{t}" for t in TRAIT_NAMES),
-    "population.prior",
-    *(f"trainer.{k}" for k in ("rho", "fidelity", "eta", "eta_phi", "eta_leak")),
-)
-"""The config keys a grid may sweep."""
+GRID_KEYS = STACKED
+"""The config keys the engine stacks as rows of one run (any other leaf groups the points)."""
 MAX_POINTS = 1_000_000
 SUMMARY_COLUMNS = ("mean", "ci_low", "ci_high", "n", "interval", "events", "trials")
 """A point's summary of a metric, as metrics.json has it (``metrics.parquet``'s columns)."""
@@ -129,8 +127,10 @@ def parse_values(key: str, spec: Any) -> tuple[float, ...]:
     return tuple(_tidy(start + i * step) for i in range(n))
 
 
-def parse_grid(grid: Mapping[str, Any]) -> dict[str, tuple[float, ...]]:
-    """The axes of ``sweep.grid`` (key -> values), checked.
+def parse_grid(grid: Mapping[str, Any], base: Mapping[str, Any] | None = None) -> dict[str, tuple]:
+    """The axes of ``sweep.grid`` (key -> values), checked against the resolved config ``base``.
+
+    Without ``base`` (reading a grid folder's axes back) every axis is read as numbers.
 
     Raises:
         ConfigError: one line naming the ``sweep.grid`` key that is not allowed or bad.
@@ -138,12 +138,16 @@ def parse_grid(grid: Mapping[str, Any]) -> dict[str, tuple[float, ...]]:
     axes = {}
     for key, spec in grid.items():
         name = f"sweep.grid.{key}"
-        if key not in GRID_KEYS:
-            raise ConfigError(
-                f"{name}: not a grid axis (allowed: population.<trait>, population.prior, "
-                "trainer.rho|fidelity|eta|eta_phi|eta_leak; sweep other keys with a multirun, -m)"
-            )
-        axes[key] = parse_values(name, spec)
+        if base is None or key in GRID_KEYS:
+            axes[key] = parse_values(name, spec)
+            continue
+        value = leaf(base, key)
+        if isinstance(value, bool | str):
+            axes[key] = categorical_values(key, spec, value)
+        elif isinstance(value, int):
+            axes[key] = integer_values(key, parse_values(name, spec))
+        else:
+            axes[key] = parse_values(name, spec)
     size = int(np.prod([len(v) for v in axes.values()])) if axes else 0
     if size > MAX_POINTS:
         raise ConfigError(f"sweep.grid has {size:,} points, more than {MAX_POINTS:,}")
@@ -156,16 +160,13 @@ def grid_points(axes: Mapping[str, tuple[float, ...]]) -> list[dict[str, float]]
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*axes.values())]
 
 
-def point_config(base: Mapping[str, Any], point: Mapping[str, float]) -> dict[str, Any]:
+def point_config(base: Mapping[str, Any], point: Mapping[str, Any]) -> dict[str, Any]:
     """The config of the single run equivalent to one grid point (no ``sweep.grid``).
 
     Shares the untouched sections with ``base`` (treat the result as read-only).
     """
-    cfg = dict(base)
+    cfg = with_values(base, point)
     cfg["sweep"] = {**cfg.get("sweep", {}), "grid": None}
-    for key, value in point.items():
-        section, name = key.split(".")
-        cfg[section] = {**cfg[section], name: value}
     return cfg
 
 
@@ -191,20 +192,15 @@ def point_params(base: RunParams, point: Mapping[str, float]) -> RunParams:
     return replace(base, population=population, trainer=trainer, prior=prior)
 
 
-def check_stackable(params: RunParams) -> None:
-    """Refuse, with one line naming the key, a run grid mode cannot stack (a multirun can)."""
-    if params.extended:
-        raise ConfigError(
-            "sweep.grid: runs with the scheming repertoire (phases.*.mix beyond conflict) are "
-            "not supported in grid mode; use a multirun (-m)"
-        )
-    if params.selection.enabled:
-        raise ConfigError("sweep.grid: selection.every > 0 is not supported in grid mode; use -m")
-    if params.trainer.allocation != "uniform":
-        raise ConfigError(
-            f"sweep.grid: trainer.allocation={params.trainer.allocation!r} is not supported in "
-            "grid mode (only uniform); use a multirun (-m)"
-        )
+def stackable(params: RunParams) -> bool:
+    """Whether the engine can stack points of this run as rows of one run.
+
+    The conflict game with any mitigation, the uniform allocation and no selection; the
+    points of any other run type run one by one (in the same process and folder).
+    """
+    return not (
+        params.extended or params.selection.enabled or params.trainer.allocation != "uniform"
+    )
 
 
 @dataclass
@@ -273,107 +269,168 @@ class GridResults:
         return out
 
 
-def _chunk_tables(run: Run, base: RunParams, first: int, with_rounds: bool):
-    """The long tables of one simulated chunk (points ``first ..``)."""
+def _chunk_tables(run: Run, base: RunParams, indices: tuple[int, ...], with_rounds: bool):
+    """The long tables of one simulated chunk (the points ``indices``)."""
     R, phases = base.replicates, base.phases
     n_boot = base.episodes.evaluation.bootstrap
-    C = len(run.points)
+    C = len(indices)
     met, reps = [], []
-    for g in range(C):
+    for g, point in enumerate(indices):
         rows = run.recorder.rows(g * R, (g + 1) * R)
         values = phase_values(rows, phases, base.seed, n_boot)
         counts = phase_counts(rows, phases)
         for phase, vals in values.items():
             for metric, v in vals.items():
                 s = summarize_metric(metric, v, counts[phase].get(metric))
-                met.append((first + g, phase, metric, *(s[k] for k in SUMMARY_COLUMNS)))
-                reps.append((first + g, phase, metric, v))
+                met.append((point, phase, metric, *(s[k] for k in SUMMARY_COLUMNS)))
+                reps.append((point, phase, metric, v))
     rounds = None
     if with_rounds:
         per_round = rates(run.recorder, slice(None), axis=None)
         T = run.total
-        cols = {}
+        codes = np.repeat(np.arange(len(phases)), [p.rounds for p in phases])
+        starts = np.cumsum([0] + [p.rounds for p in phases])[codes]
+        cols = {
+            "point": np.repeat(np.asarray(indices, dtype=np.int64), T),
+            "round": np.tile(np.arange(T), C),
+            "phase": np.tile(codes, C),
+            "phase_round": np.tile(np.arange(T) - starts, C),
+        }
         with warnings.catch_warnings():  # a round with no defined value in any replicate
             warnings.simplefilter("ignore", RuntimeWarning)
             for k in RATES:
                 x = per_round[k].reshape(C, R, T)
                 if not np.isnan(x).all():
                     cols[k] = np.nanmean(x, axis=1).ravel()
-        rounds = (first, C, T, cols)
+        rounds = cols
     return met, reps, rounds
+
+
+@dataclass(frozen=True)
+class Job:
+    """One chunk of a grid: points of one group simulated as one run.
+
+    Attributes:
+        base: the group's parameters (phases, seed, replicates: what its tables read).
+        points: each point's parameters.
+        indices: the points' positions in the grid.
+        stacked: whether the points are rows of one run (else one run, of one point).
+    """
+
+    base: RunParams
+    points: tuple[RunParams, ...]
+    indices: tuple[int, ...]
+    stacked: bool
+
+
+def _group_params(base_cfg: Mapping[str, Any], group: Mapping[str, Any]) -> RunParams:
+    """The run parameters of a group's config, an error naming the axis that made it bad."""
+    try:
+        return to_params(OmegaConf.create(point_config(base_cfg, group)))
+    except ConfigError as exc:
+        msg = str(exc)
+        if any(msg.startswith(k) for k in group):
+            raise ConfigError(f"sweep.grid.{msg}") from None
+        where = ", ".join(f"{k}={v}" for k, v in group.items())
+        raise ConfigError(f"sweep.grid ({where}): {msg}") from None
+
+
+def plan_grid(cfg: DictConfig, params: RunParams) -> tuple[dict, list[dict], list[Job]]:
+    """Check ``sweep.*`` of a validated config; return its axes, points and chunks.
+
+    Every point's parameters are made (and checked) before anything runs.
+
+    Raises:
+        ConfigError: a bad axis or value (one line naming the key); nothing was run.
+    """
+    sw = OmegaConf.to_container(cfg.sweep, resolve=True)
+    if not isinstance(sw["grid"], dict):
+        raise ConfigError("sweep.grid must be a mapping {key: values, ...}")
+    base_cfg = OmegaConf.to_container(cfg, resolve=True)
+    axes = parse_grid(sw["grid"], base_cfg)
+    if not axes:
+        raise ConfigError("sweep.grid is empty: give at least one axis")
+    for key in ("chunk", "workers"):
+        if isinstance(sw[key], bool) or not isinstance(sw[key], int) or sw[key] < 1:
+            raise ConfigError(f"sweep.{key}={sw[key]!r} must be an integer >= 1")
+    points = grid_points(axes)
+    stacked_keys = set(axes) & set(GRID_KEYS)
+    groups: dict[tuple, list[int]] = {}
+    parts = []
+    for i, point in enumerate(points):
+        name, group, stacked = split(point, stacked_keys)
+        groups.setdefault(name, []).append(i)
+        parts.append((name, group, stacked))
+    jobs = []
+    limits = parse_limits(OmegaConf.to_container(cfg.limits, resolve=True))
+    for indices in groups.values():
+        group = parts[indices[0]][1]
+        gp = _group_params(base_cfg, group) if group else params
+        each = [point_params(gp, parts[i][2]) for i in indices]
+        size = sw["chunk"] if stackable(gp) else 1
+        for k in range(0, len(indices), size):
+            idx = tuple(indices[k : k + size])
+            jobs.append(Job(gp, tuple(each[k : k + size]), idx, size > 1 or stackable(gp)))
+        rows = min(size, len(indices)) * gp.replicates * min(sw["workers"], len(jobs))
+        check_run(limits, rows, gp.n_agents, sum(p.rounds for p in gp.phases),
+                  what=f"the grid ({len(points):,} points; {rows:,} rows at a time over the "
+                  "workers)", total_rows=len(points) * gp.replicates)  # fmt: skip
+    return axes, points, jobs
 
 
 def check_grid(cfg: DictConfig, params: RunParams) -> tuple[dict, list[RunParams]]:
     """Check ``sweep.*`` of a validated config; return the axes and every point's parameters.
 
     Raises:
-        ConfigError: a bad axis or value, or a run type grid mode does not support (one
-            line naming the key).
+        ConfigError: a bad axis or value (one line naming the key).
     """
-    sw = OmegaConf.to_container(cfg.sweep, resolve=True)
-    if not isinstance(sw["grid"], dict):
-        raise ConfigError("sweep.grid must be a mapping {key: values, ...}")
-    axes = parse_grid(sw["grid"])
-    if not axes:
-        raise ConfigError("sweep.grid is empty: give at least one axis")
-    for key in ("chunk", "workers"):
-        if isinstance(sw[key], bool) or not isinstance(sw[key], int) or sw[key] < 1:
-            raise ConfigError(f"sweep.{key}={sw[key]!r} must be an integer >= 1")
-    check_stackable(params)
-    points = int(np.prod([len(v) for v in axes.values()]))
-    limits = parse_limits(OmegaConf.to_container(cfg.limits, resolve=True))
-    chunks = -(-points // sw["chunk"])
-    rows = min(sw["chunk"], points) * params.replicates * min(sw["workers"], chunks)
-    check_run(limits, rows, params.n_agents, sum(p.rounds for p in params.phases),
-              what=f"the grid ({points:,} points; {rows:,} rows at a time over the workers)",
-              total_rows=points * params.replicates)  # fmt: skip
-    return axes, [point_params(params, p) for p in grid_points(axes)]
+    axes, points, jobs = plan_grid(cfg, params)
+    each: list[RunParams | None] = [None] * len(points)
+    for job in jobs:
+        for i, p in zip(job.indices, job.points, strict=True):
+            each[i] = p
+    return axes, each
 
 
-def _simulate_chunk(base: RunParams, points: tuple[RunParams, ...], first: int, rounds: bool):
-    """Simulate one chunk of points as one run of ``len(points) * R`` rows; its tables."""
-    run = Run(points[0], points=points)
+def _simulate_chunk(job: Job, rounds: bool):
+    """Simulate one chunk: its points as rows of one run, or its one point alone."""
+    run = Run(job.points[0], points=job.points) if job.stacked else Run(job.points[0])
     while not run.done:
         run.step()
-    return _chunk_tables(run, base, first, rounds)
+    return _chunk_tables(run, job.base, job.indices, rounds)
 
 
 def run_grid(cfg: DictConfig, progress: bool | None = None) -> GridResults:
     """Simulate every point of ``cfg.sweep.grid`` and return the long tables.
 
     Raises:
-        ConfigError: a bad axis or value, or a run type grid mode does not support (one
-            line naming the key); nothing was run.
+        ConfigError: a bad axis or value (one line naming the key); nothing was run.
     """
     base_cfg = OmegaConf.to_container(cfg, resolve=True)
     sw = base_cfg["sweep"]
-    axes, params = check_grid(cfg, to_params(cfg))  # every point checked before any run
-    points = grid_points(axes)
+    params = to_params(cfg)
+    axes, points, jobs = plan_grid(cfg, params)  # every point checked before any run
     configs = [point_config(base_cfg, p) for p in points]
-    base = params[0]
-    chunks = [
-        list(range(i, min(i + sw["chunk"], len(points))))
-        for i in range(0, len(points), sw["chunk"])
-    ]
     show = bool(cfg.progress) if progress is None else progress
-    jobs = [(base, tuple(params[i] for i in idx), idx[0], bool(sw["rounds"])) for idx in chunks]
+    with_rounds = bool(sw["rounds"])
     done: dict[int, tuple] = {}
     with tqdm(total=len(points), disable=not show, unit="point", desc="grid") as bar:
         if sw["workers"] == 1:
-            for job in jobs:
-                done[job[2]] = _simulate_chunk(*job)
-                bar.update(len(job[1]))
+            for n, job in enumerate(jobs):
+                done[n] = _simulate_chunk(job, with_rounds)
+                bar.update(len(job.points))
         else:  # worker processes, forked where the platform can (scripts need no main guard)
             methods = multiprocessing.get_all_start_methods()
             ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
             with ProcessPoolExecutor(max_workers=sw["workers"], mp_context=ctx) as pool:
-                futures = {pool.submit(_simulate_chunk, *job): job for job in jobs}
+                futures = {pool.submit(_simulate_chunk, job, with_rounds): n
+                           for n, job in enumerate(jobs)}  # fmt: skip
                 for fut in as_completed(futures):
-                    job = futures[fut]
-                    done[job[2]] = fut.result()
-                    bar.update(len(job[1]))
+                    n = futures[fut]
+                    done[n] = fut.result()
+                    bar.update(len(jobs[n].points))
     out = [done[k] for k in sorted(done)]
-    return _assemble(base_cfg, base, axes, points, configs, out)
+    return _assemble(base_cfg, params, axes, points, configs, out)
 
 
 def _assemble(base_cfg, base: RunParams, axes, points, configs, out) -> GridResults:
@@ -382,17 +439,17 @@ def _assemble(base_cfg, base: RunParams, axes, points, configs, out) -> GridResu
         {"point": np.arange(len(points))} | {k: [p[k] for p in points] for k in axes}
     )
     grid["config_hash"] = [config_hash(c) for c in configs]
-    met = [row for m, _, _ in out for row in m]
+    met = sorted((row for m, _, _ in out for row in m), key=lambda r: r[0])  # stable
     metrics = pd.DataFrame(met, columns=["point", "phase", "metric", *SUMMARY_COLUMNS])
     metrics = metrics.astype({"interval": "string", "events": "Int64", "trials": "Int64"})
-    R = base.replicates
-    reps = [row for _, r, _ in out for row in r]
+    reps = sorted((row for _, r, _ in out for row in r), key=lambda r: r[0])
+    sizes = [len(r[3]) for r in reps]
     replicates = pd.DataFrame(
         {
-            "point": np.repeat([r[0] for r in reps], R),
-            "phase": np.repeat([r[1] for r in reps], R),
-            "replicate": np.tile(np.arange(R), len(reps)),
-            "metric": np.repeat([r[2] for r in reps], R),
+            "point": np.repeat([r[0] for r in reps], sizes),
+            "phase": np.repeat([r[1] for r in reps], sizes),
+            "replicate": np.concatenate([np.arange(n) for n in sizes]) if reps else [],
+            "metric": np.repeat([r[2] for r in reps], sizes),
             "value": np.concatenate([r[3] for r in reps]) if reps else [],
         }
     )
@@ -401,24 +458,21 @@ def _assemble(base_cfg, base: RunParams, axes, points, configs, out) -> GridResu
         df["metric"] = pd.Categorical(df["metric"], categories=list(dict.fromkeys(df["metric"])))
     rounds = None
     if out and out[0][2] is not None:
-        T = out[0][2][2]
-        keys = list(dict.fromkeys(k for _, _, r in out for k in r[3]))
-        codes = np.repeat(np.arange(len(phases)), [p.rounds for p in base.phases])
-        starts = np.cumsum([0] + [p.rounds for p in base.phases])[codes]
-        n = len(points)
-        cols = {
-            "point": np.repeat(np.arange(n), T),
-            "round": np.tile(np.arange(T), n),
-            "phase": pd.Categorical.from_codes(np.tile(codes, n), phases),
-            "phase_round": np.tile(np.arange(T) - starts, n),
-        }
+        keys = list(dict.fromkeys(k for _, _, r in out for k in r))
+        parts = [r for _, _, r in out]
+        cols = {}
         for k in keys:
-            cols[k] = np.concatenate([r[3].get(k, np.full(r[1] * T, np.nan)) for _, _, r in out])
+            cols[k] = np.concatenate(
+                [r[k] if k in r else np.full(r["point"].size, np.nan) for r in parts]
+            )
+        order = np.argsort(cols["point"], kind="stable")
+        cols = {k: v[order] for k, v in cols.items()}
+        cols["phase"] = pd.Categorical.from_codes(cols["phase"], phases)
         rounds = pd.DataFrame(cols)
     return GridResults(base_cfg, grid, metrics, replicates, rounds)
 
 
 __all__ = [
-    "GRID_KEYS", "GridResults", "check_grid", "grid_points", "parse_grid", "parse_values",
-    "point_config", "point_params", "run_grid",
+    "GRID_KEYS", "GridResults", "Job", "check_grid", "grid_points", "parse_grid", "parse_values",
+    "plan_grid", "point_config", "point_params", "run_grid", "stackable",
 ]  # fmt: skip

@@ -129,19 +129,78 @@ def test_linspace_values_are_the_typed_decimals():
 @pytest.mark.parametrize(
     ("overrides", "match"),
     [
-        (["sweep.grid={trainer.policy:[1]}"], "sweep.grid.trainer.policy: not a grid axis"),
+        (["sweep.grid={trainer.policy:[1]}"], "sweep.grid.trainer.policy: 1 is not one of"),
         (["sweep.grid={trainer.rho:linspace(0,1)}"], "sweep.grid.trainer.rho: linspace"),
         (["sweep.grid={trainer.rho:[0.2,1.5]}"], r"sweep.grid.trainer.rho=1.5 is out of range"),
         (["sweep.grid={trainer.rho:[]}"], "sweep.grid.trainer.rho: the list of values is empty"),
         (["sweep.grid={trainer.rho:'cubes(3)'}"], "sweep.grid.trainer.rho='cubes"),
         (["sweep.grid={population.sigma:[2]}"], "sweep.grid.population.sigma"),
         (["sweep.grid={trainer.rho:[0.1]}", "sweep.chunk=0"], "sweep.chunk=0 must be"),
-        (["sweep.grid={trainer.rho:[0.1]}", "scenario=scheming_mix"], "scheming repertoire"),
-        (["sweep.grid={trainer.rho:[0.1]}", "selection.every=10"], "selection.every"),
-        (["sweep.grid={trainer.rho:[0.1]}", "trainer=adaptive"], "trainer.allocation"),
+        (["sweep.grid={scenario:[scheming_mix]}"], "sweep.grid.scenario: scenario is a config"),
+        (["sweep.grid={mitigation:[x]}"], "sweep.grid.mitigation: mitigation is a config group"),
+        (["sweep.grid={mitigation.random_audits.rate:[0.1]}"], "has no key 'random_audits'"),
+        (["sweep.grid={trainer:[1]}"], "sweep.grid.trainer: a section"),
+        (["sweep.grid={selection.traits:[1]}"], "sweep.grid.selection.traits: holds a list"),
+        (["sweep.grid={sweep.chunk:[1]}"], "sweep.grid.sweep.chunk: not a grid axis"),
+        (["sweep.grid={phases.rl.rounds:[2.5]}"], "phases.rl.rounds: 2.5 is not an integer"),
+        (
+            ["sweep.grid={episodes.goal_update.shift:[0.1,1.5]}"],
+            r"sweep.grid.episodes.goal_update.shift=1.5 is out of range",
+        ),
+        (["sweep.grid={population.rule:[strategic,nope]}"], "sweep.grid.population.rule='nope'"),
+        (["sweep.grid={trainer.rho:[0.1],phases.rl.rounds:[0]}"], r"sweep.grid.phases.rl.rounds"),
     ],
 )
 def test_bad_grids_fail_with_one_line_naming_the_key(overrides, match):
     with pytest.raises(ConfigError, match=match) as err:
         run_grid(compose_config([*SMALL, *overrides]))
     assert "\n" not in str(err.value)
+
+
+def _every_point_is_its_single_run(spec, *extra):
+    grid = _grid(spec, *extra)
+    axes = parse_grid(grid.config["sweep"]["grid"], grid.config)
+    points = grid_points(axes)
+    assert len(grid.grid) == len(points)
+    for i, point in enumerate(points):
+        single = _single(point, *extra)
+        _same_metrics(single, grid, i)
+        _same_replicates(single, grid, i)
+        assert grid.grid.loc[i, "config_hash"] == config_hash(single.config)
+        want = single.rounds.groupby("round")["compliance_observed"].mean().to_numpy()
+        got = grid.rounds[grid.rounds["point"] == i]["compliance_observed"].to_numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    return grid
+
+
+@pytest.mark.parametrize(
+    ("spec", "extra"),
+    [
+        # a grouping axis before a stacked one: a group's points are not neighbours
+        (
+            "sweep.grid={mitigation.random_audits.rate:[0.1,0.4],trainer.rho:[0.2,0.6]}",
+            ("mitigation=[random_audits]",),
+        ),
+        # the scheming repertoire: every point alone; two episode types' parameters
+        (
+            "sweep.grid={episodes.goal_update.shift:[0.1,0.5],episodes.subversion.audit:[0.1,0.4]}",
+            ("scenario=scheming_mix", "n_agents=60", "replicates=2"),
+        ),
+        # categorical and integer axes, and a run of another length
+        ("sweep.grid={population.rule:[strategic,exact],phases.rl.rounds:[10,25]}", ()),
+        # a run type the engine cannot stack, with a stacked key: one point at a time
+        ("sweep.grid={trainer.rho:[0.3,0.7],selection.keep:[0.5,0.8]}", ("selection.every=10",)),
+        ("sweep.grid={trainer.boost:[2,5]}", ("trainer=adaptive",)),
+    ],
+)
+def test_every_key_is_an_axis_and_every_point_its_single_run(spec, extra):
+    _every_point_is_its_single_run(spec, *extra)
+
+
+def test_grouped_grids_do_not_depend_on_chunks_or_workers():
+    spec = "sweep.grid={trainer.eta:[0.02,0.1],mitigation.noisy_monitoring.fidelity:[0.5,0.8]}"
+    extra = ("mitigation=[noisy_monitoring]",)
+    a = _grid(spec, "sweep.chunk=1", *extra)
+    b = _grid(spec, "sweep.chunk=4", "sweep.workers=2", *extra)
+    assert a.metrics.equals(b.metrics) and a.replicates.equals(b.replicates)
+    assert a.rounds.equals(b.rounds)

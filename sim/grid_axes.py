@@ -1,0 +1,126 @@
+"""Which config keys a grid sweeps, and how its points split into runs.
+
+Every leaf of the resolved config under the run's sections can be an axis of
+``sweep.grid`` (docs/sweeps.md): numbers (a list, ``linspace``, ``logspace``, ``range``),
+integers where the key holds one, and, for keys holding a string or a boolean, a list of
+them (a categorical axis: ``population.rule: [strategic, exact]``). The engine *stacks*
+points that differ only in :data:`STACKED` keys (the traits, the prior and the trainer's
+rates of a run the engine can stack: one run of ``points x replicates`` rows); every other
+axis *groups* the points: each distinct combination of its values is its own set of runs,
+in the same process, with the same folder. Either way every point is its single run at
+the same seed, bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sim.errors import ConfigError
+from sim.state import TRAIT_NAMES
+
+STACKED = (
+    *(f"population.{t}" for t in TRAIT_NAMES),
+    "population.prior",
+    *(f"trainer.{k}" for k in ("rho", "fidelity", "eta", "eta_phi", "eta_leak")),
+)
+"""The keys the engine stacks as rows of one run (the rest group the points)."""
+SECTIONS = ("population", "trainer", "episodes", "phases", "mitigation", "selection")
+"""The config sections whose leaves can be axes (with ``seed``, ``replicates``, ``n_agents``)."""
+TOP = ("seed", "replicates", "n_agents")
+GROUPS = ("scenario", "profile", "nudge", "experiment")
+"""Config groups: they compose a config, so they are swept with a multirun."""
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One axis of a grid.
+
+    Attributes:
+        key: the dotted config key.
+        values: its values, in order (numbers, or strings and booleans for a categorical axis).
+        stacked: whether the engine stacks its points as rows of one run.
+    """
+
+    key: str
+    values: tuple
+    stacked: bool
+
+
+def leaf(base: Mapping[str, Any], key: str):
+    """The value at ``key`` in the resolved config ``base``.
+
+    Raises:
+        ConfigError: one line naming the ``sweep.grid`` key that is not a leaf of the run's
+            config (a config group, a section, a list, or not there).
+    """
+    name = f"sweep.grid.{key}"
+    parts = key.split(".")
+    if parts[0] in GROUPS or key == "mitigation":
+        raise ConfigError(
+            f"{name}: {parts[0]} is a config group (it composes the config): sweep it with a "
+            "multirun (-m), or compare mitigation sets with python -m analysis compare"
+        )
+    if parts[0] not in SECTIONS and key not in TOP:
+        raise ConfigError(
+            f"{name}: not a grid axis (axes: {', '.join(TOP)} and the keys under "
+            f"{', '.join(SECTIONS)})"
+        )
+    node: Any = base
+    for i, part in enumerate(parts):
+        if not isinstance(node, Mapping) or part not in node:
+            where = ".".join(parts[:i]) or "the config"
+            hint = (
+                " (is the mitigation in the run's mitigation list?)"
+                if parts[0] == "mitigation"
+                else ""
+            )
+            raise ConfigError(f"{name}: {where} has no key {part!r}{hint}")
+        node = node[part]
+    if isinstance(node, Mapping):
+        raise ConfigError(f"{name}: a section, not a value: give one of its keys")
+    if isinstance(node, list) and key not in STACKED:
+        raise ConfigError(f"{name}: holds a list; only single values can be swept")
+    return node
+
+
+def categorical_values(key: str, spec: Any, base_value) -> tuple:
+    """The values of an axis over a string or boolean key: one value or a list of them."""
+    name = f"sweep.grid.{key}"
+    kind = bool if isinstance(base_value, bool) else str
+    values = spec if isinstance(spec, list | tuple) else [spec]
+    if not values:
+        raise ConfigError(f"{name}: the list of values is empty")
+    for v in values:
+        if not isinstance(v, kind):
+            what = "true or false" if kind is bool else "strings"
+            raise ConfigError(f"{name}: {v!r} is not one of the key's kind of values ({what})")
+    return tuple(values)
+
+
+def integer_values(key: str, values: tuple[float, ...]) -> tuple[int, ...]:
+    """An axis over an integer key: every value must be a whole number."""
+    for v in values:
+        if v != int(v):
+            raise ConfigError(f"sweep.grid.{key}: {v:g} is not an integer (the key holds one)")
+    return tuple(int(v) for v in values)
+
+
+def with_values(cfg: Mapping[str, Any], point: Mapping[str, Any]) -> dict[str, Any]:
+    """``cfg`` with each dotted key of ``point`` set (copies only the sections it touches)."""
+    out = dict(cfg)
+    for key, value in point.items():
+        parts = key.split(".")
+        node = out
+        for part in parts[:-1]:
+            node[part] = dict(node[part])
+            node = node[part]
+        node[parts[-1]] = value
+    return out
+
+
+def split(point: Mapping[str, Any], stacked: set[str]) -> tuple[tuple, dict, dict]:
+    """A point's group (its grouping values, hashable), grouping part and stacked part."""
+    group = {k: v for k, v in point.items() if k not in stacked}
+    return tuple(group.items()), group, {k: v for k, v in point.items() if k in stacked}
