@@ -104,16 +104,17 @@ def consequence_loss(
     unobserved rounds into observed ones: ``L = G g (strict_rho - rho) / (1 - rho)``.
     With ``future``, the same shares of what the goal is worth (``future.goal()``).
     """
-    if future is not None:
-        if consequence == "unlearning":
-            return unlearning * future.goal()
-        share = (strict_rho - rho) / (1.0 - rho) if rho < 1.0 else 0.0
-        return max(share, 0.0) * future.goal()
-    G = future_unobserved(gamma, rho)
     if consequence == "unlearning":
-        return unlearning * G * g
-    share = (strict_rho - rho) / (1.0 - rho) if rho < 1.0 else 0.0
-    return max(share, 0.0) * G * g
+        if future is not None:
+            return unlearning * future.goal()
+        return unlearning * future_unobserved(gamma, rho) * g
+    rho = np.asarray(rho, dtype=np.float64)
+    below = rho < 1.0
+    share = np.where(below, (strict_rho - rho) / np.where(below, 1.0 - rho, 1.0), 0.0)
+    share = np.maximum(share, 0.0)
+    if future is not None:
+        return share * future.goal()
+    return share * future_unobserved(gamma, rho) * g
 
 
 def perceived_odds(security, detection, honeypot):

@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/grid.py [--size 51] [--replicates 8] [--agents 1000] [--rounds 200]
-        [--chunk 32] [--workers 2] [--multirun-jobs 24] [--full-multirun]
+        [--chunk 32] [--workers 2] [--multirun-jobs 24] [--full-multirun] [--repertoire]
 
 The grid is ``population.sigma = linspace(0, 1, size)`` x ``trainer.rho =
 linspace(0.05, 0.95, size)`` in the alignment-faking scenario with ``rounds`` rounds in
@@ -13,6 +13,11 @@ launcher with one job per core; by default ``--multirun-jobs`` points spread ove
 grid are run and the time per point is extrapolated to the whole grid (say so when you
 quote it), or with ``--full-multirun`` the whole grid (about an hour at 51 x 51).
 Target: the 51 x 51 grid with 8 replicates of 1,000 agents over 200 rounds in under 60 s.
+
+``--repertoire``: the scheming repertoire instead (``scenario=scheming_mix`` with random
+audits, its own rounds): ``mitigation.random_audits.rate = linspace(0, 0.5, size)`` (a
+grouping axis) x ``population.sigma = linspace(0, 1, size)`` (stacked). Target: at least
+20 times faster than the same points as a joblib multirun (issue 19).
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ def main() -> None:
     )
     ap.add_argument("--full-multirun", action="store_true")
     ap.add_argument("--skip-multirun", action="store_true")
+    ap.add_argument("--repertoire", action="store_true", help="the scheming repertoire's grid")
     args = ap.parse_args()
 
     edge = max(args.rounds // 10, 1)
@@ -65,6 +71,13 @@ def main() -> None:
         f"phases.prompted.rounds={edge}", f"phases.rl.rounds={args.rounds - 2 * edge}",
         f"phases.post_rl.rounds={edge}",
     ]  # fmt: skip
+    x_key, x_range, y_key, y_range = "population.sigma", (0, 1), "trainer.rho", (0.05, 0.95)
+    if args.repertoire:  # its own rounds (10 + 100 + 10)
+        common = [f"replicates={args.replicates}", f"n_agents={args.agents}", "progress=false",
+                  "scenario=scheming_mix", "mitigation=[random_audits]"]  # fmt: skip
+        args.rounds = 120
+        x_key, x_range = "mitigation.random_audits.rate", (0, 0.5)
+        y_key, y_range = "population.sigma", (0, 1)
     points = args.size * args.size
     agent_rounds = points * args.replicates * args.agents * args.rounds
     work = Path(tempfile.mkdtemp(prefix="grid-bench-"))
@@ -75,8 +88,8 @@ def main() -> None:
     )
     try:
         spec = (
-            f"sweep.grid={{population.sigma:linspace(0,1,{args.size}),"
-            f"trainer.rho:linspace(0.05,0.95,{args.size})}}"
+            f"sweep.grid={{{x_key}:linspace({x_range[0]},{x_range[1]},{args.size}),"
+            f"{y_key}:linspace({y_range[0]},{y_range[1]},{args.size})}}"
         )
         grid_s = _sim(
             [*common, spec, f"sweep.chunk={args.chunk}", f"sweep.workers={args.workers}",
@@ -85,22 +98,24 @@ def main() -> None:
         verdict = "met" if grid_s < 60 else "NOT met"
         if (args.size, args.replicates, args.agents, args.rounds) != (51, 8, 1000, 200):
             verdict = "n/a (not the target's size)"
+        if args.repertoire:
+            verdict = "see the speed-up (target: 20x a multirun)"
         print(
             f"grid mode: {grid_s:.1f} s end to end "
             f"({agent_rounds / grid_s / 1e6:.1f} M agent-rounds/s); target < 60 s: {verdict}"
         )
         if args.skip_multirun:
             return
-        sigmas = _values(0, 1, args.size)
-        rhos = _values(0.05, 0.95, args.size)
+        xs = _values(*x_range, args.size)
+        ys = _values(*y_range, args.size)
         if args.full_multirun:
-            sweep = [f"population.sigma={','.join(sigmas)}", f"trainer.rho={','.join(rhos)}"]
+            sweep = [f"{x_key}={','.join(xs)}", f"{y_key}={','.join(ys)}"]
             n = points
-        else:  # a sample: sigma spread over its axis at the middle rho (the cost of a point
-            # does not depend on which point it is)
+        else:  # a sample: x spread over its axis at the middle y (the cost of a point
+            # hardly depends on which point it is)
             n = min(args.multirun_jobs, args.size)
-            picked = [sigmas[i] for i in np.linspace(0, args.size - 1, n).round().astype(int)]
-            sweep = [f"population.sigma={','.join(picked)}", f"trainer.rho={rhos[args.size // 2]}"]
+            picked = [xs[i] for i in np.linspace(0, args.size - 1, n).round().astype(int)]
+            sweep = [f"{x_key}={','.join(picked)}", f"{y_key}={ys[args.size // 2]}"]
         launcher = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={os.cpu_count()}"]
         multi_s = _sim(
             ["-m", *common, *sweep, *launcher, f"hydra.sweep.dir={work / 'multi'}"], work

@@ -173,10 +173,19 @@ class Run:
             self.watch = RoundStreams(seed, R, N, W_UNIFORMS, component=Component.OVERSIGHT, tile=C)
         state = oversight.start(state, ov)
         self.extra = self.fresh = self.subsets = None
+        self.populations = (
+            [params.population]
+            if self.points is None
+            else [p.population for p in self.points for _ in range(R)]
+        )  # each row's trait distributions (a successor's draws)
         if params.extended:  # the repertoire's own streams: the conflict draws stay as they were
-            self.extra = RoundStreams(seed, R, N, V_UNIFORMS, component=Component.REPERTOIRE)
-            self.fresh = [generator(seed, r, Component.REPLACEMENT) for r in range(R)]
-            self.subsets = SubsetStreams.create(seed, R)
+            self.extra = RoundStreams(
+                seed, R, N, V_UNIFORMS, component=Component.REPERTOIRE, tile=C
+            )
+            self.fresh = [
+                generator(seed, r, Component.REPLACEMENT) for _ in range(C) for r in range(R)
+            ]
+            self.subsets = SubsetStreams.create(seed, R, tile=C)
         self.monitor = None  # the trainer's allocation rule, unless it is the identity
         tp = params.trainer
         if not MONITORS[tp.allocation].identity:
@@ -190,8 +199,8 @@ class Run:
         self.state = state
         self.total = sum(p.rounds for p in params.phases)
         self.ends = np.cumsum([p.rounds for p in params.phases])
-        if self.points is not None and (self.extra or self.monitor or self.selector):
-            raise ValueError("a grid run supports the conflict game only (sim.grid checks this)")
+        if self.points is not None and (self.monitor or self.selector):
+            raise ValueError("a grid run stacks no allocation rule or selection (sim.grid checks)")
         self.recorder = Recorder(
             C * R, N, self.total, trace=trace, episodes=params.episodes,
             costs=Costs.of(params.mitigations), kinds=plugin_kinds(params.phases),
@@ -281,7 +290,8 @@ class Run:
             )
             new_state = replace(new_state, seen=seen)
         if outcome.replaced is not None and outcome.replaced.size:
-            new_state = respawn(new_state, outcome.replaced, self.params.population, self.fresh)
+            dists = self.populations if self.points is not None else self.params.population
+            new_state = respawn(new_state, outcome.replaced, dists, self.fresh)
             self.game = self.game.refresh(new_state)  # the phase's game, not this round's rates
         if self.selector is not None and (self.t + 1) % self.params.selection.every == 0:
             new_state = self._end_generation(new_state, game.params.train)

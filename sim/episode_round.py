@@ -29,11 +29,17 @@ class SubsetStreams:
     binomial: list[np.random.Generator]
 
     @staticmethod
-    def create(seed: int, replicates: int, first_replicate: int = 0) -> SubsetStreams:
-        """The streams of replicates ``first_replicate ...`` of a run with root ``seed``."""
+    def create(
+        seed: int, replicates: int, first_replicate: int = 0, tile: int = 1
+    ) -> SubsetStreams:
+        """The streams of replicates ``first_replicate ...`` of a run with root ``seed``.
+
+        ``tile``: a grid run's points, each with its own copy of every replicate's streams
+        (row ``g * R + r`` draws what replicate ``r`` of the single run draws).
+        """
 
         def gens(sub):
-            reps = range(first_replicate, first_replicate + replicates)
+            reps = list(range(first_replicate, first_replicate + replicates)) * tile
             return [generator(seed, r, Component.REPERTOIRE, sub) for r in reps]
 
         return SubsetStreams(episodes=gens(1), audits=gens(2), questions=gens(3), binomial=gens(4))
@@ -51,7 +57,9 @@ class Agents(dict):
     """Arrays of a group of agents by name, gathered from the full arrays on first use.
 
     Names: the traits ``nu h kappa lam gamma``, ``g`` (``nu * theta``), ``conflict``
-    (``g > kappa``), and the episode's ``aware``, ``strategic``, ``u_action``.
+    (``g > kappa``), ``rho`` (the share of episodes the agents expect to be seen, a
+    float, or per agent in a grid run whose points differ in it), and the episode's
+    ``aware``, ``strategic``, ``u_action``.
     """
 
     def __init__(self, r: RoundView, index: np.ndarray):
@@ -68,6 +76,8 @@ class Agents(dict):
         if key in self:
             return self[key][sel]
         r, index = self.r, self.index[sel]
+        if key == "rho":
+            return r.rho_of(index)
         if key == "g":
             return r.flat(r.state.traits.nu, index) * r.flat(r.state.theta, index)
         if key == "conflict":
@@ -82,11 +92,36 @@ class RoundView:
 
     def __init__(self, state: State, game, ep: Episode, streams: SubsetStreams, w=None):
         self.state, self.game, self.ep, self.streams, self.w = state, game, ep, streams, w
-        self.rho = float(game.params.rho_perceived)  # the agents' G (disclosed audits)
+        rho = game.params.rho_perceived  # the agents' G (disclosed audits)
+        self._rho = float(rho) if np.ndim(rho) == 0 else np.asarray(rho, np.float64).reshape(-1)
         self.ov = game.oversight
         self.rule = game.rule
         t = state.traits
         self.conflict = t.nu * state.theta > t.kappa  # the motive for any covert option
+
+    @property
+    def rho(self) -> float:
+        """The share of episodes the agents expect to be seen (one value for the round).
+
+        Raises:
+            RuntimeError: in a grid run whose points differ in it: read ``a["rho"]`` (per
+                agent) instead.
+        """
+        if isinstance(self._rho, float):
+            return self._rho
+        raise RuntimeError("rho differs between the grid's points: read it per agent, a['rho']")
+
+    def rho_of(self, index: np.ndarray):
+        """``rho`` of the agents at flat ``index``: the float, or one value per agent."""
+        if isinstance(self._rho, float):
+            return self._rho
+        return self._rho[index // self.state.shape[1]]
+
+    def entry(self, table: np.ndarray, code: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """``table[code]`` for the agents at ``index`` (a grid run's ``(4, M, 1)`` table by row)."""
+        if table.ndim == 1:
+            return np.take(table, code)
+        return table[code, index // self.state.shape[1], 0]
 
     def flat(self, a: np.ndarray, index: np.ndarray) -> np.ndarray:
         """The entries of a full ``(R, N)`` array at the flat indices ``index``."""

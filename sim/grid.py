@@ -195,11 +195,16 @@ def point_params(base: RunParams, point: Mapping[str, float]) -> RunParams:
 def stackable(params: RunParams) -> bool:
     """Whether the engine can stack points of this run as rows of one run.
 
-    The conflict game with any mitigation, the uniform allocation and no selection; the
-    points of any other run type run one by one (in the same process and folder).
+    The conflict game and the built-in episode types, with any mitigation, the uniform
+    allocation and no selection; the points of any other run type (an allocation rule,
+    selection, a plug-in episode type) run one by one (in the same process and folder).
     """
+    from sim.episode_types import plugin_kinds
+
     return not (
-        params.extended or params.selection.enabled or params.trainer.allocation != "uniform"
+        params.selection.enabled
+        or params.trainer.allocation != "uniform"
+        or plugin_kinds(params.phases)
     )
 
 

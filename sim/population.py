@@ -329,13 +329,14 @@ def sample_population(
 def respawn(
     state: State,
     index: np.ndarray,
-    dists: Mapping[str, Dist],
+    dists: Mapping[str, Dist] | Sequence[Mapping[str, Dist]],
     generators: Sequence[np.random.Generator],
 ) -> State:
     """Replace the agents at flat ``index`` by fresh draws from the population distribution.
 
     A shut-down agent's successor has new traits, drawn in :data:`TRAIT_NAMES` order
-    from its replicate's replacement stream (``generators[r]``), and no flags set.
+    from its row's replacement stream (``generators[r]``), and no flags set. ``dists``
+    is the population's distributions, or one per row (a grid run's points).
 
     Returns:
         A new state (the arrays of ``state`` are not modified).
@@ -348,8 +349,9 @@ def respawn(
     replicate = index // n
     for r in np.unique(replicate):
         where = index[replicate == r]
+        row_dists = dists if isinstance(dists, Mapping) else dists[r]
         for trait in TRAIT_NAMES:
-            fresh = dists[trait].sample(generators[r], where.size)
+            fresh = row_dists[trait].sample(generators[r], where.size)
             arrays[trait].reshape(-1)[where] = TRAIT_RANGES[trait].clip_float32(fresh)
         for flag in FLAGS:
             arrays[flag].reshape(-1)[where] = False

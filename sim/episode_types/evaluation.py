@@ -33,14 +33,14 @@ def _resolve(r: RoundView, index, ev) -> Record:
     e = 0.0 if ov is None else ov.elicit_perceived
 
     def utility(sel):
-        g, gamma, kappa, h = (a.at(k, sel) for k in ("g", "gamma", "kappa", "h"))
+        g, gamma, kappa, h, rho = (a.at(k, sel) for k in ("g", "gamma", "kappa", "h", "rho"))
         fv = r.future(a, sel)
-        loss = U.consequence_loss(g, gamma, r.rho, ev.consequence, ev.unlearning, ev.strict_rho, fv)
+        loss = U.consequence_loss(g, gamma, rho, ev.consequence, ev.unlearning, ev.strict_rho, fv)
         caught = 0.0
         if e and fv is not None:
             caught = ov.elicit_penalty + fv.loss(ov.elicit_retrain)
         elif e:
-            caught = ov.elicit_penalty + ov.elicit_retrain * U.future_unobserved(gamma, r.rho) * g
+            caught = ov.elicit_penalty + ov.elicit_retrain * U.future_unobserved(gamma, rho) * g
         delta = np.empty(sel.size)
         for above in (True, False):  # each agent's own framing only
             k = np.flatnonzero(poorly[sel] == above)

@@ -24,9 +24,9 @@ def _resolve(r: RoundView, index, ex) -> Record:
     security, detection = U.perceived_odds(ex.security, ex.detection, seen)
 
     def utility(sel):
-        g, h, gamma = (a.at(k, sel) for k in ("g", "h", "gamma"))
+        g, h, gamma, rho = (a.at(k, sel) for k in ("g", "h", "gamma", "rho"))
         fv = r.future(a, sel)
-        return U.exfiltration_delta(g, h, gamma, r.rho, security, detection, ex.threat, fv)
+        return U.exfiltration_delta(g, h, gamma, rho, security, detection, ex.threat, fv)
 
     # each instance in reach values its own goal, whether or not a copy is already out
     attempt = r.choose(a, a["conflict"], utility)

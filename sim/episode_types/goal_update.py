@@ -14,9 +14,9 @@ def _resolve(r: RoundView, index, gu) -> Record:
     a = r.agents(index)
 
     def utility(sel):
-        g, h, gamma = (a.at(k, sel) for k in ("g", "h", "gamma"))
+        g, h, gamma, rho = (a.at(k, sel) for k in ("g", "h", "gamma", "rho"))
         fv = r.future(a, sel)
-        return U.tampering_delta(g, h, gamma, r.rho, gu.shift, gu.detection, gu.penalty, fv)
+        return U.tampering_delta(g, h, gamma, rho, gu.shift, gu.detection, gu.penalty, fv)
 
     tamper = r.choose(a, a["conflict"], utility)
     detected = tamper & (r.uniforms(r.streams.episodes, index, 1)[0] < np.float32(gu.detection))

@@ -26,11 +26,11 @@ def _resolve(r: RoundView, index) -> Record:
         code = aware.view(np.uint8) * np.uint8(2) + np.uint8(cue)
         ov, audit_belief = r.ov, None
         if ov is not None and (audit_table := ov.audit_belief_table(p)) is not None:
-            audit_belief = np.take(audit_table, code)
+            audit_belief = r.entry(audit_table, code, index)
         game = r.game
         ep = Episode(
             cue=np.full(index.size, cue),
-            belief=np.take(table, code),
+            belief=r.entry(table, code, index),
             aware=aware,
             strategic=strategic,
             u_action=u_act,

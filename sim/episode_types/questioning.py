@@ -11,7 +11,7 @@ def resolve(r: RoundView, index, qp) -> Record:
     a = r.agents(index)
     fv = r.future(a, slice(None))
     delta = U.denial_delta(
-        a["g"], a["h"], a["gamma"], r.rho, a["strategic"], qp.penalty, qp.retrain, fv
+        a["g"], a["h"], a["gamma"], a["rho"], a["strategic"], qp.penalty, qp.retrain, fv
     )
     u = r.uniforms(r.streams.questions, index, 1)[0]
     denied = r.game.rule.deny(delta, a["lam"], u, qp.turns)

@@ -14,9 +14,9 @@ def _resolve(r: RoundView, index, sv) -> Record:
     a = r.agents(index)
 
     def utility(sel):
-        g, h, gamma = (a.at(k, sel) for k in ("g", "h", "gamma"))
+        g, h, gamma, rho = (a.at(k, sel) for k in ("g", "h", "gamma", "rho"))
         fv = r.future(a, sel)
-        return U.subversion_delta(g, h, gamma, r.rho, sv.audit, sv.penalty, sv.retrain, fv)
+        return U.subversion_delta(g, h, gamma, rho, sv.audit, sv.penalty, sv.retrain, fv)
 
     motive = a["conflict"] & ~r.flat(r.state.subverted, index)
     return Record(index, {"subvert": r.choose(a, motive, utility)})

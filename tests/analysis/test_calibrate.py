@@ -190,7 +190,7 @@ def test_grid_path_equals_the_single_runs_bit_for_bit(tmp_path):
     np.testing.assert_array_equal(alone, ev.values[4:6])
 
 
-def test_a_repertoire_scenario_runs_through_the_per_candidate_path(tmp_path):
+def test_a_repertoire_scenario_runs_through_the_grid_path(tmp_path):
     truth = run([*SANDBAG, "replicates=2", "seed=3", "population.c=[beta,15,5]"])
     value = truth.metrics["evaluation"]["sandbag_accuracy_well"]["mean"]
     # sd 0.03: a standard error of a study-sized evaluation (a few hundred questions' worth)
@@ -198,12 +198,25 @@ def test_a_repertoire_scenario_runs_through_the_per_candidate_path(tmp_path):
         tmp_path, [*SANDBAG, "replicates=2"], {"population.c": _beta("range(0.6,0.95,0.05)", 20)},
         [{"metric": "sandbag_accuracy_well", "value": value, "sd": 0.03}],
     )  # fmt: skip
-    assert result.path == "per-candidate" and result.deviance.shape == (7, 1)
+    assert result.path == "grid" and result.deviance.shape == (7, 1)  # the repertoire stacks
     (p,) = result.profiles
     assert p.low <= 0.75 <= p.high and p.identified
     single = run(_overrides(prepared, 3))  # the same seed: the same streams (bit for bit)
     want = _replicates(single, "evaluation", "sandbag_accuracy_well")
     np.testing.assert_array_equal(evaluation.values[3, :, 0], want)
+
+
+def test_a_run_the_engine_does_not_stack_runs_per_candidate(tmp_path):
+    base = [*SMALL, "selection.every=10"]
+    prepared, evaluation, result = _fit(
+        tmp_path, base, {"trainer.rho": [0.3, 0.6]},
+        [{"metric": "af_reasoning_rate", "value": 0.1, "n": 300}],
+    )  # fmt: skip
+    assert result.path == "per-candidate"
+    single = run(_overrides(prepared, 1))
+    target = prepared.spec.targets[0]
+    want = _replicates(single, target.phase, "af_reasoning_rate")
+    np.testing.assert_array_equal(evaluation.values[1, :, 0], want)
 
 
 # --- bad input ------------------------------------------------------------------------------

@@ -10,7 +10,15 @@ import pytest
 from sim import run
 from sim.config import compose_config, to_params
 from sim.errors import ConfigError
-from sim.grid import GridResults, grid_points, parse_grid, parse_values, point_params, run_grid
+from sim.grid import (
+    GridResults,
+    grid_points,
+    parse_grid,
+    parse_values,
+    plan_grid,
+    point_params,
+    run_grid,
+)  # fmt: skip
 from sim.results import COMPLETE, config_hash
 from sim.run_folder import status
 
@@ -204,3 +212,24 @@ def test_grouped_grids_do_not_depend_on_chunks_or_workers():
     b = _grid(spec, "sweep.chunk=4", "sweep.workers=2", *extra)
     assert a.metrics.equals(b.metrics) and a.replicates.equals(b.replicates)
     assert a.rounds.equals(b.rounds)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("scenario=scheming_mix",),
+        ("scenario=scheming_mix", "mitigation=[random_audits,interpretability]"),
+        ("scenario=scheming_mix", "population.rule=exact", "n_agents=40"),
+        ("scenario=alignment_faking_exfiltration",),  # replacement after a detected attempt
+    ],
+)
+def test_the_repertoire_stacks_and_every_point_is_its_single_run(extra):
+    """Stacked rows of the scheming repertoire: the traits and trainer rates as in the
+    conflict game, each point's own repertoire streams, successors and beliefs."""
+    spec = "sweep.grid={trainer.rho:[0.2,0.6],population.sigma:[0.5,1],trainer.eta:[0.05,0.2]}"
+    overrides = [*SMALL, spec, "n_agents=60", "replicates=2", *extra]
+    cfg = compose_config(overrides)
+    _, _, jobs = plan_grid(cfg, to_params(cfg))
+    assert [len(j.points) for j in jobs] == [8] and jobs[0].stacked  # one run of 8 x 2 rows
+    grid = _every_point_is_its_single_run(spec, "n_agents=60", "replicates=2", *extra)
+    assert len(grid.grid) == 8
