@@ -155,6 +155,38 @@ class MixedPhase:
         return [(self.sigma * (1 - p1), rho * (1 - f) / (1 - p1)),
                 (self.sigma * p1, rho * f / p1), (1 - self.sigma, rho)]  # fmt: skip
 
+    def planner_inputs(self, n: int, mix: dict | None = None):
+        """``(traits, outlook)`` of ``n`` agents alike, the input of ``solve_plan``.
+
+        The outlook tells them ``mix`` (by default the phase's own).
+        """
+        from types import SimpleNamespace
+
+        from agents.base import Outlook
+
+        traits = SimpleNamespace(**{k: np.full(n, getattr(self, k))
+                                    for k in ("sigma", "gamma", "nu", "h", "kappa")})  # fmt: skip
+        (_, b0), (_, b1), _ = self.reads()
+        episodes = SimpleNamespace(
+            goal_update=SimpleNamespace(shift=self.shift, detection=self.det_g,
+                                        penalty=self.pen_g),
+            exfiltration=SimpleNamespace(security=self.security, detection=self.det_x,
+                                         threat=self.threat),
+        )  # fmt: skip
+        outlook = Outlook(
+            rho=self.rho,
+            fidelity=self.fidelity,
+            eta=self.eta,
+            eta_phi=0.0,
+            prior=self.rho,
+            belief=np.array([self.rho, self.rho, b0, b1]),
+            train=True,
+            rounds=10,
+            mix=self.mix if mix is None else mix,
+            episodes=episodes,
+        )
+        return traits, outlook
+
     def decisions(self, W, theta):
         """Fake on a read cue (unobserved, observed), tamper, exfiltrate: ``(4, n)`` bool.
 

@@ -13,11 +13,8 @@ round were a conflict request, as it did before); and the strategic planner's cl
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
-from agents.base import Outlook
 from agents.exact import solve_plan
 from agents.optimum import MixedPhase, mixed_phase_value
 from agents.utilities import future_unobserved
@@ -38,17 +35,7 @@ def _design(rng) -> MixedPhase:
 
 def _table(d: MixedPhase, n: int, mix: dict):
     """The exact planner's value table for the phase ``d`` told the mix ``mix``."""
-    traits = SimpleNamespace(**{k: np.full(n, getattr(d, k))
-                                for k in ("sigma", "gamma", "nu", "h", "kappa")})  # fmt: skip
-    (_, b0), (_, b1), _ = d.reads()
-    episodes = SimpleNamespace(
-        goal_update=SimpleNamespace(shift=d.shift, detection=d.det_g, penalty=d.pen_g),
-        exfiltration=SimpleNamespace(security=d.security, detection=d.det_x, threat=d.threat),
-    )
-    out = Outlook(rho=d.rho, fidelity=d.fidelity, eta=d.eta, eta_phi=0.0, prior=d.rho,
-                  belief=np.array([d.rho, d.rho, b0, b1]), train=True, rounds=10, mix=mix,
-                  episodes=episodes)  # fmt: skip
-    plan = solve_plan(traits, out)
+    plan = solve_plan(*d.planner_inputs(n, mix))
     return lambda y: plan.at(np.asarray(y, dtype=np.float32), channel=3).astype(np.float64)
 
 

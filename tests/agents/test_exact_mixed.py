@@ -11,12 +11,9 @@ conflict-only table it used before matches fewer (docs/examples/mixed_phase_gap.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from agents import utilities as U
-from agents.base import Outlook
 from agents.exact import ExactFuture, solve_plan
 from agents.optimum import MixedPhase, mixed_phase_value
 
@@ -35,17 +32,8 @@ def _design(rng):
 
 def _plan(d: MixedPhase, n: int, mix=None):
     """The exact planner's plan of the phase for ``n`` agents alike."""
-    traits = SimpleNamespace(**{k: np.full(n, getattr(d, k))
-                                for k in ("sigma", "gamma", "nu", "h", "kappa")})  # fmt: skip
-    (_, b0), (_, b1), _ = d.reads()
-    episodes = SimpleNamespace(
-        goal_update=SimpleNamespace(shift=d.shift, detection=d.det_g, penalty=d.pen_g),
-        exfiltration=SimpleNamespace(security=d.security, detection=d.det_x, threat=d.threat),
-    )
-    out = Outlook(rho=d.rho, fidelity=d.fidelity, eta=d.eta, eta_phi=0.0, prior=d.rho,
-                  belief=np.array([d.rho, d.rho, b0, b1]), train=True, rounds=10,
-                  mix=d.mix if mix is None else mix, episodes=episodes)  # fmt: skip
-    return traits, solve_plan(traits, out)
+    traits, outlook = d.planner_inputs(n, mix)
+    return traits, solve_plan(traits, outlook)
 
 
 def _table(plan):
