@@ -372,10 +372,11 @@ def plan_grid(cfg: DictConfig, params: RunParams) -> tuple[dict, list[dict], lis
         group = parts[indices[0]][1]
         gp = _group_params(base_cfg, group) if group else params
         each = [point_params(gp, parts[i][2]) for i in indices]
-        size = sw["chunk"] if stackable(gp) else 1
+        stack = stackable(gp)
+        size = sw["chunk"] if stack else 1
         for k in range(0, len(indices), size):
             idx = tuple(indices[k : k + size])
-            jobs.append(Job(gp, tuple(each[k : k + size]), idx, size > 1 or stackable(gp)))
+            jobs.append(Job(gp, tuple(each[k : k + size]), idx, stack))
         rows = min(size, len(indices)) * gp.replicates * min(sw["workers"], len(jobs))
         check_run(limits, rows, gp.n_agents, sum(p.rounds for p in gp.phases),
                   what=f"the grid ({len(points):,} points; {rows:,} rows at a time over the "
