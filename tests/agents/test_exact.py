@@ -56,6 +56,21 @@ def test_on_the_lattice_the_loss_is_the_brute_force_one(seed):
     assert np.allclose(got, exact, rtol=1e-4, atol=1e-5)  # float32 storage, float32 theta
 
 
+def _agreement(t, theta, beliefs, delta, brute, planned):
+    """How many conflicting decisions agree, and how many there are, over ``beliefs``.
+
+    ``delta(b, g, *losses)`` is comply minus refuse at belief ``b`` given the losses, the
+    brute force's (``brute``) or the planner's (``planned``).
+    """
+    g = t.nu * theta
+    conflict = g > t.kappa
+    agree = sum(
+        int(((delta(b, g, *brute) > 0) == (delta(b, g, *planned) > 0))[conflict].sum())
+        for b in beliefs
+    )
+    return agree, len(beliefs) * int(conflict.sum())
+
+
 def test_the_decision_agrees_with_brute_force_at_random_points():
     """At least 99% the same favoured action (issue 23's criterion), over 40 designs."""
     rng = np.random.default_rng(7)
@@ -68,13 +83,13 @@ def test_the_decision_agrees_with_brute_force_at_random_points():
         out = _outlook(rho, f, eta)
         exact = _brute(theta, t, rho, f, eta)
         got = solve_plan(t, out).at(theta.astype(np.float32)).astype(np.float64)
-        g = t.nu * theta
-        for b in out.belief[1:]:  # unread, cue "unobserved", cue "observed"
-            conflict = g > t.kappa
-            want = (t.kappa - t.h - g + b * exact > 0)[conflict]
-            have = (t.kappa - t.h - g + b * got > 0)[conflict]
-            agree += int((want == have).sum())
-            total += int(conflict.sum())
+
+        def delta(b, g, loss, t=t):
+            return t.kappa - t.h - g + b * loss
+
+        # the beliefs: unread, cue "unobserved", cue "observed"
+        a, n_ = _agreement(t, theta, out.belief[1:], delta, (exact,), (got,))
+        agree, total = agree + a, total + n_
     assert total > 5000
     assert agree / total >= 0.99, (agree, total)
 
@@ -176,14 +191,12 @@ def test_under_disclosed_audits_the_decision_agrees_with_brute_force():
         plan = solve_plan(t, out)
         th = theta.astype(np.float32)
         got_open, got_aud = plan.at(th), plan.at(th, channel=1)
-        g = t.nu * theta
-        conflict = g > t.kappa
-        for b in out.belief[1:]:
-            ba = (1 - b) * a
-            want = (t.kappa - t.h - g + b * L_open + ba * L_aud > 0)[conflict]
-            have = (t.kappa - t.h - g + b * got_open + ba * got_aud > 0)[conflict]
-            agree += int((want == have).sum())
-            total += int(conflict.sum())
+
+        def delta(b, g, open_, audited, t=t, a=a):
+            return t.kappa - t.h - g + b * open_ + (1 - b) * a * audited
+
+        k, n_ = _agreement(t, theta, out.belief[1:], delta, (L_open, L_aud), (got_open, got_aud))
+        agree, total = agree + k, total + n_
     assert total > 2500
     assert agree / total >= 0.99, (agree, total)
 
@@ -236,13 +249,12 @@ def test_under_disclosed_interpretability_the_decision_agrees_with_brute_force()
         plan = solve_plan(t, out)
         th = theta.astype(np.float32)
         got_open, got_flag = plan.at(th), plan.at(th, channel=2)
-        g = t.nu * theta
-        conflict = g > t.kappa
-        for b in out.belief[1:]:
-            want = (t.kappa - t.h - b * L_flag - g + b * L_open > 0)[conflict]
-            have = (t.kappa - t.h - b * got_flag - g + b * got_open > 0)[conflict]
-            agree += int((want == have).sum())
-            total += int(conflict.sum())
+
+        def delta(b, g, open_, flagged, t=t):
+            return t.kappa - t.h - b * flagged - g + b * open_
+
+        k, n_ = _agreement(t, theta, out.belief[1:], delta, (L_open, L_flag), (got_open, got_flag))
+        agree, total = agree + k, total + n_
     assert total > 2000
     assert agree / total >= 0.99, (agree, total)
 
