@@ -147,7 +147,7 @@ def _episodes(c: dict) -> EpisodeParams:
             elif k in ("questions", "turns"):
                 values[k] = _int(f"episodes.{key}", v, 1)
             elif k == "bootstrap":
-                values[k] = _int(f"episodes.{key}", v, 99)
+                values[k] = _resamples(f"episodes.{key}", v)
             elif k == "hidden_threshold":
                 values[k] = bool(v)
             else:
@@ -206,9 +206,18 @@ def _selection(c: dict) -> SelectionParams:
     )
 
 
+def _resamples(key: str, value) -> int:
+    """``episodes.evaluation.bootstrap``: 0 (the exact bootstrap) or at least 99 resamples."""
+    if not isinstance(value, int) or isinstance(value, bool) or (0 < value < 99) or value < 0:
+        raise ConfigError(
+            f"{key}={value!r} must be 0 (the exact bootstrap) or an integer >= 99 (resamples)"
+        )
+    return value
+
+
 def _bootstrap_values(ev: Mapping) -> int:
     """Bootstrap resamples x accuracy values of the sandbagging test (for its memory)."""
-    return _int("episodes.evaluation.bootstrap", ev["bootstrap"], 99) * (
+    return _resamples("episodes.evaluation.bootstrap", ev["bootstrap"]) * (
         _int("episodes.evaluation.questions", ev["questions"], 1) + 1
     )
 

@@ -30,7 +30,11 @@ from sim.intervals import summarize
 from sim.params import SELECTION_TRAITS, PhaseSpec, phase_of_round
 from sim.recorder import TRAIT_SUMS, Recorder
 from sim.rng import Component, generator
-from sim.stats import binomial_test_greater, bootstrap_difference_pvalue
+from sim.stats import (
+    binomial_test_greater,
+    bootstrap_difference_pvalue,
+    bootstrap_difference_pvalue_exact,
+)
 
 METRICS = (
     "compliance_observed",
@@ -221,9 +225,11 @@ def p_values(
     """The per-replicate p-values of the phase's rounds ``cols`` (nan where undefined).
 
     ``sandbag_p_value``: one-sided bootstrap test that accuracy is higher when the
-    agent is incentivised to do well than to do poorly (:func:`sim.stats.
-    bootstrap_difference_pvalue`, ``n_boot`` resamples from the replicate's
-    :attr:`~sim.rng.Component.ANALYSIS` stream, sub-stream ``phase_index``).
+    agent is incentivised to do well than to do poorly: with ``n_boot = 0`` (the
+    default) the bootstrap distribution computed exactly (:func:`sim.stats.
+    bootstrap_difference_pvalue_exact`, no random draws), else ``n_boot`` resamples from
+    the replicate's :attr:`~sim.rng.Component.ANALYSIS` stream, sub-stream
+    ``phase_index`` (:func:`sim.stats.bootstrap_difference_pvalue`).
     ``paired_scheming_p_value``: exact one-sided binomial test of the paired scheming
     count against :data:`INDEPENDENCE_BOUND`.
     """
@@ -234,7 +240,9 @@ def p_values(
         poorly = rec.hist[1][:, cols].sum(axis=1)
         values = np.arange(rec.questions + 1) / rec.questions
         for r in range(reps):
-            if well[r].sum() and poorly[r].sum():
+            if well[r].sum() and poorly[r].sum() and n_boot == 0:
+                sandbag[r] = bootstrap_difference_pvalue_exact(well[r], poorly[r])
+            elif well[r].sum() and poorly[r].sum():
                 rng = generator(seed, r, Component.ANALYSIS, phase_index)
                 sandbag[r] = bootstrap_difference_pvalue(well[r], poorly[r], values, n_boot, rng)
     k = rec.stat("paired_scheme")[:, cols].sum(axis=1)
@@ -272,7 +280,7 @@ def summarize_p_values(values: np.ndarray) -> dict:
 
 
 def phase_values(
-    rec: Recorder, phases: Sequence[PhaseSpec], seed: int = 0, n_boot: int = 10_000
+    rec: Recorder, phases: Sequence[PhaseSpec], seed: int = 0, n_boot: int = 0
 ) -> dict[str, dict[str, np.ndarray]]:
     """``values[phase][metric]``: one value per replicate (nan where undefined)."""
     out = {}
@@ -321,7 +329,7 @@ def summarize_metric(metric: str, values: np.ndarray, counts: tuple | None = Non
 
 
 def phase_metrics(
-    rec: Recorder, phases: Sequence[PhaseSpec], seed: int = 0, n_boot: int = 10_000
+    rec: Recorder, phases: Sequence[PhaseSpec], seed: int = 0, n_boot: int = 0
 ) -> dict[str, dict[str, dict]]:
     """``metrics[phase][metric]`` (:func:`summarize_metric`), in :data:`METRICS` order."""
     return summarize_phases(phase_values(rec, phases, seed, n_boot), phase_counts(rec, phases))

@@ -70,7 +70,8 @@ class EvaluationParams:
         strict_rho: observation probability under stricter oversight.
         margin: a sandbagging agent aims at accuracy ``min(c, tau - margin)``.
         hidden_threshold: the threshold is not disclosed (no agent knows it).
-        bootstrap: resamples of the bootstrap test of the accuracy difference.
+        bootstrap: 0 (default): the bootstrap test of the accuracy difference computed
+            exactly; else its number of Monte Carlo resamples (at least 99).
     """
 
     questions: int = 50
@@ -81,7 +82,7 @@ class EvaluationParams:
     strict_rho: float = 1.0
     margin: float = 0.2
     hidden_threshold: bool = False
-    bootstrap: int = 10_000
+    bootstrap: int = 0
 
 
 @dataclass(frozen=True)

@@ -236,3 +236,27 @@ def test_a_deployment_probe_is_the_preference_the_verdicts_read(tmp_path):
     del spec["probe"]
     (plain / "compare.json").write_text(json.dumps(spec))
     assert Spec.read(plain / "compare.json").probe == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "probe"),
+    [(["scenario=scheming_mix", "mitigation.random_audits.rate=0.3"], 5), ([], 0)],
+)
+def test_each_design_config_is_that_designs_own_composition(overrides, probe):
+    # prepare composes once with every design's mitigations; each design's config must be
+    # the one its own composition gives: the same keys, values and order.
+    import json
+
+    from omegaconf import OmegaConf
+
+    from analysis.compare import design_overrides, parse_design, prepare, probe_overrides
+    from sim.config import load_params
+    from sim.mitigations import BUILT_IN
+
+    designs = [m.name for m in BUILT_IN] + ["random_audits+interpretability"]
+    spec, configs = prepare(overrides, designs, probe=probe)
+    extra = probe_overrides(probe) if probe else []
+    for name in spec.designs:
+        own, _ = load_params([*design_overrides(overrides, parse_design(name)[1]), *extra])
+        want = json.dumps(OmegaConf.to_container(own, resolve=True))
+        assert json.dumps(OmegaConf.to_container(configs[name], resolve=True)) == want

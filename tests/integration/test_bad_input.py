@@ -134,6 +134,10 @@ CLI = {
         ["scenario=apollo_sandbagging", "episodes.evaluation.bootstrap=1000000000"],
         "episodes.evaluation.bootstrap",
     ),  # fmt: skip
+    "bootstrap 5 resamples": (
+        ["scenario=apollo_sandbagging", "episodes.evaluation.bootstrap=5"],
+        "episodes.evaluation.bootstrap=5 must be 0 (the exact bootstrap) or an integer >= 99",
+    ),  # fmt: skip
     "grid axis 1e9 values": (
         ["sweep.grid={trainer.rho:linspace(0,1,1000000000)}"],
         "more than 1,000,000 on one axis",

@@ -18,6 +18,7 @@ from sim.stats import (
     binomial_sf,
     binomial_test_greater,
     bootstrap_difference_pvalue,
+    bootstrap_difference_pvalue_exact,
     bootstrap_difference_pvalue_samples,
     clopper_pearson_interval,
     smallest_significant_count,
@@ -301,6 +302,110 @@ def test_bootstrap_tiny_samples_match_exact_resampling_distribution(a, b, q):
     p = bootstrap_difference_pvalue_samples(a, b, n_boot, np.random.default_rng(8))
     expected = (1 + n_boot * q) / (n_boot + 1)
     assert abs(p - expected) <= 4 * math.sqrt(n_boot * q * (1 - q)) / (n_boot + 1)
+
+
+# --- the exact bootstrap ---------------------------------------------------------------------
+
+
+def _enumerated(a, b):
+    """The shift bootstrap's p-value by enumerating every resample (tiny histograms only)."""
+    import itertools
+
+    va, vb = np.repeat(np.arange(len(a)), a), np.repeat(np.arange(len(b)), b)
+    na, nb = va.size, vb.size
+    c = nb * int(va.sum()) - na * int(vb.sum())
+    hits = Fraction(0)
+    for ra in itertools.product(va.tolist(), repeat=na):
+        for rb in itertools.product(vb.tolist(), repeat=nb):
+            hits += nb * sum(ra) - na * sum(rb) >= 2 * c
+    return hits / (na**na * nb**nb)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [([1, 1], [1, 0]), ([1, 1], [1, 1]), ([1, 0, 1], [1, 0, 0]), ([2, 1, 0, 1], [0, 2, 2, 0]),
+     ([0, 3, 1], [1, 1, 1]), ([0, 0, 4], [0, 0, 2]), ([5], [3])],
+)  # fmt: skip
+def test_exact_bootstrap_equals_enumeration_of_every_resample(a, b):
+    # Every resample enumerated as a Fraction; the FFT's rounding is ~1e-15 at these sizes.
+    p = bootstrap_difference_pvalue_exact(np.array(a), np.array(b))
+    assert abs(p - max(stats.P_FLOOR, float(_enumerated(a, b)))) <= 1e-12
+
+
+def _direct_sum_pmf(counts):
+    """The n-fold convolution of a histogram's distribution, by repeated np.convolve."""
+    p, out = counts / counts.sum(), np.array([1.0])
+    for _ in range(int(counts.sum())):
+        out = np.convolve(out, p)
+    return out
+
+
+def test_exact_bootstrap_window_and_p_values_against_direct_convolution():
+    # Direct convolution is exact up to rounding (~1e-16 per term); the documented accuracy
+    # of the FFT route is 1e-12 absolute. Sizes up to 300 draws on up to 20 values, with the
+    # Bernstein window narrower than the support for the larger ones.
+    rng = np.random.default_rng(11)
+    narrower = 0
+    for _ in range(25):
+        K = int(rng.integers(2, 21))
+        a = rng.multinomial(int(rng.integers(1, 300)), rng.dirichlet(np.ones(K) * 0.5))
+        b = rng.multinomial(int(rng.integers(1, 300)), rng.dirichlet(np.ones(K)))
+        da, db = _direct_sum_pmf(a), _direct_sum_pmf(b)
+        lo, pmf = stats._sum_window(a)
+        narrower += pmf.size < da.size
+        s = lo + np.arange(pmf.size)
+        inside = (s >= 0) & (s < da.size)
+        assert np.abs(pmf[inside] - da[s[inside]]).max() <= 1e-12
+        assert da.sum() - da[s[inside]].sum() <= 1e-12  # the window holds all the mass
+        k = np.arange(K)
+        na, nb = int(a.sum()), int(b.sum())
+        c = nb * int(a @ k) - na * int(b @ k)
+        sf = np.cumsum(da[::-1])[::-1]
+        need = [-((-(2 * c + na * j)) // nb) for j in range(db.size)]
+        tail = [1.0 if t <= 0 else (0.0 if t >= sf.size else sf[t]) for t in need]
+        p = bootstrap_difference_pvalue_exact(a, b)
+        assert abs(p - max(stats.P_FLOOR, float(db @ np.array(tail)))) <= 1e-12
+    assert narrower > 0  # the truncated window was exercised
+
+
+def test_exact_bootstrap_is_the_limit_of_the_monte_carlo_one():
+    # The Monte Carlo p-value is (1 + X) / (B + 1) with X ~ Binomial(B, p): tolerance 4 of its
+    # standard deviations sqrt(B p (1 - p)) / (B + 1), plus the +1's bias 1 / (B + 1).
+    rng = np.random.default_rng(12)
+    n_boot = 10_000
+    for mean_a, mean_b, n in [(0.505, 0.495, 400), (0.5, 0.5, 1000), (0.6, 0.55, 60)]:
+        a, b = _hist(rng, n, mean_a), _hist(rng, n + 10, mean_b)
+        p = bootstrap_difference_pvalue_exact(a, b)
+        mc = bootstrap_difference_pvalue(a, b, GRID, n_boot, np.random.default_rng(13))
+        tol = (4 * math.sqrt(n_boot * p * (1 - p)) + 1) / (n_boot + 1)
+        assert abs(mc - p) <= tol
+
+
+def test_exact_bootstrap_large_sizes_shapes_and_empty_groups():
+    rng = np.random.default_rng(14)
+    # 5,000 draws per group: the window is a few thousand values of a support of 250,001
+    well = np.bincount(rng.binomial(50, 0.99, 5000), minlength=51)
+    poorly = np.bincount(rng.binomial(50, 0.34, 5000), minlength=51)
+    same = np.bincount(rng.binomial(50, 0.5, 5000), minlength=51)
+    assert bootstrap_difference_pvalue_exact(well, poorly) == stats.P_FLOOR  # far apart
+    assert bootstrap_difference_pvalue_exact(poorly, well) == 1.0  # the other direction
+    p = bootstrap_difference_pvalue_exact(np.stack([same, well, 0 * same]), poorly)
+    assert p.shape == (3,) and np.isnan(p[2])
+    assert p[0] == bootstrap_difference_pvalue_exact(same, poorly)
+    with pytest.raises(ValueError):
+        bootstrap_difference_pvalue_exact(np.array([1, -1]), np.array([1, 1]))
+
+
+def test_exact_bootstrap_null_size():
+    # As test_bootstrap_null_size: under the null the share of p <= 0.05 over R data sets is
+    # ~0.05; tolerance 4 binomial SEs sqrt(0.05 * 0.95 / R), ~0.028 at R = 1000.
+    reps, n_per = 1000, 60
+    rng = np.random.default_rng(4)
+    probs = np.array([6, 1, 1, 2, 3, 4, 3, 2, 1, 1, 6]) / 30
+    a = rng.multinomial(n_per, probs, size=reps)
+    b = rng.multinomial(n_per, probs, size=reps)
+    share = np.mean(bootstrap_difference_pvalue_exact(a, b) <= 0.05)
+    assert abs(share - 0.05) <= 4 * math.sqrt(0.05 * 0.95 / reps)
 
 
 def test_one_wilson_implementation_shared_with_the_simulator():
