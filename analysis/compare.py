@@ -165,6 +165,15 @@ class Spec:
             raise ConfigError(f"{path}: not a comparison spec ({exc})") from exc
 
 
+def _check_phase(cfg: DictConfig, phase: str | None, probe: int) -> None:
+    """Raise if ``phase`` is given and is not a phase of the scenario (the probe excluded)."""
+    scenario = [name for name in cfg.phases if name != PROBE or not probe]
+    if phase is not None and phase not in scenario:
+        raise ConfigError(
+            f"--phase {phase!r} is not a phase of the scenario ({', '.join(scenario)})"
+        )
+
+
 def prepare(
     overrides: Sequence[str], designs: Sequence[str], phase: str | None = None, probe: int = 0
 ):
@@ -189,6 +198,7 @@ def prepare(
     base, _ = load_params([*design_overrides(overrides, ()), *extra])  # the base's errors first
     if base.replicates < 2:
         raise ConfigError("replicates must be >= 2 to compare designs (intervals over them)")
+    _check_phase(base, phase, probe)
     every, _ = load_params([*design_overrides(overrides, union), *extra])  # then every design
     configs = {}
     for name, mits in parsed:
