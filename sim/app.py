@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from sim.config import CONFIG_DIR, CONFIG_NAME, drop_unused_plugin_groups
 from sim.errors import ConfigError
+from sim.grid_engine import grid_folder
 from sim.sweep import run_job
 
 
@@ -22,7 +23,9 @@ def main(cfg: DictConfig) -> float | None:
     """
     try:
         drop_unused_plugin_groups(cfg)  # as compose_config does (sim.config)
-        return run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
+        out = Path(HydraConfig.get().runtime.output_dir)
+        with grid_folder(out):  # a grid keeps its finished chunks there: a rerun resumes
+            return run_job(cfg, out)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -114,18 +114,33 @@ class SelectionSchema:
 
 
 @dataclass
+class SubmititSchema:
+    """``sweep.submitit.*``: the grid's chunks as submitit jobs (``sweep.engine=submitit``)."""
+
+    cluster: str = "local"  # local (subprocesses) | slurm | debug (in this process)
+    partition: str | None = None  # SLURM partition; None = the cluster's default
+    timeout_min: int = 60  # a chunk's time limit, minutes
+    cpus_per_task: int = 1  # CPUs per chunk's job
+    mem_gb: float | None = None  # memory per job; None = the cluster's default
+    array_parallelism: int = 64  # SLURM: jobs of the array running at once
+
+
+@dataclass
 class SweepSchema:
     """``sweep.*``: the vectorised grid mode (sim/grid.py, docs/sweeps.md).
 
     ``grid`` maps a numeric config key to its values: a list of numbers, or
     ``linspace(a,b,n)``, ``logspace(a,b,n)`` (base 10) or ``range(start,stop,step)``.
-    Empty: a plain run.
+    Empty: a plain run. ``engine`` says where the chunks run (sim/grid_engine.py).
     """
 
     grid: Any = None  # key -> values; None or {} = a plain run
     chunk: int = 32  # grid points simulated together (rows = chunk x replicates)
-    workers: int = 1  # processes over chunks; the results do not depend on it
+    workers: int = 1  # processes over chunks (local; Ray's CPUs); the results do not depend on it
     rounds: bool = True  # keep the per-round table (means over replicates per grid point)
+    engine: str = "local"  # local | ray | submitit: where the chunks run
+    ray_address: str | None = None  # engine=ray: a running cluster's address; None = a local Ray
+    submitit: SubmititSchema = field(default_factory=SubmititSchema)
 
 
 @dataclass

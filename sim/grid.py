@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import itertools
 import math
-import multiprocessing
+import os
 import re
 import warnings
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from sim.config import UNIT, check, parse_limits, to_params
 from sim.engine import Run
 from sim.errors import ConfigError
 from sim.grid_axes import STACKED, categorical_values, integer_values, leaf, split, with_values
+from sim.grid_engine import check_engine, remove_store
 from sim.metrics import RATES, phase_counts, phase_values, rates, summarize_metric
 from sim.params import RunParams
 from sim.population import FLOAT32_MAX, parse_dist
@@ -238,7 +238,9 @@ class GridResults:
         }
         if self.rounds is not None:
             files["rounds.parquet"] = lambda p: self.rounds.to_parquet(p, index=False)
-        return write_folder(folder, files)
+        out = write_folder(folder, files)
+        remove_store(out)  # complete: the chunk store that resumed it is obsolete
+        return out
 
     @classmethod
     def load(cls, folder) -> GridResults:
@@ -358,6 +360,7 @@ def plan_grid(cfg: DictConfig, params: RunParams) -> tuple[dict, list[dict], lis
     for key in ("chunk", "workers"):
         if isinstance(sw[key], bool) or not isinstance(sw[key], int) or sw[key] < 1:
             raise ConfigError(f"sweep.{key}={sw[key]!r} must be an integer >= 1")
+    check_engine(sw)
     points = grid_points(axes)
     stacked_keys = set(axes) & set(GRID_KEYS)
     groups: dict[tuple, list[int]] = {}
@@ -406,12 +409,20 @@ def _simulate_chunk(job: Job, rounds: bool):
     return _chunk_tables(run, job.base, job.indices, rounds)
 
 
-def run_grid(cfg: DictConfig, progress: bool | None = None) -> GridResults:
+def run_grid(
+    cfg: DictConfig, progress: bool | None = None, folder: str | os.PathLike | None = None
+) -> GridResults:
     """Simulate every point of ``cfg.sweep.grid`` and return the long tables.
+
+    The chunks run on ``sweep.engine`` (:mod:`sim.grid_engine`). With a run folder
+    (``folder``, or the Hydra app's, :func:`sim.grid_engine.grid_folder`) each finished
+    chunk is kept in its chunk store, and a rerun simulates only the chunks not there.
 
     Raises:
         ConfigError: a bad axis or value (one line naming the key); nothing was run.
     """
+    from sim.grid_engine import ChunkStore, chunk_key, current_folder, decode, run_chunks
+
     base_cfg = OmegaConf.to_container(cfg, resolve=True)
     sw = base_cfg["sweep"]
     params = to_params(cfg)
@@ -419,22 +430,21 @@ def run_grid(cfg: DictConfig, progress: bool | None = None) -> GridResults:
     configs = [point_config(base_cfg, p) for p in points]
     show = bool(cfg.progress) if progress is None else progress
     with_rounds = bool(sw["rounds"])
+    folder = current_folder() if folder is None else folder
+    store = None if folder is None else ChunkStore(folder)
+    hashes = [config_hash(c) for c in configs]
+    keys = [chunk_key(j.indices, [hashes[i] for i in j.indices], with_rounds) for j in jobs]
     done: dict[int, tuple] = {}
     with tqdm(total=len(points), disable=not show, unit="point", desc="grid") as bar:
-        if sw["workers"] == 1:
-            for n, job in enumerate(jobs):
-                done[n] = _simulate_chunk(job, with_rounds)
+        for n, job in enumerate(jobs) if store is not None else ():
+            stored = store.load(n, keys[n])
+            if stored is not None:
+                done[n] = stored
                 bar.update(len(job.points))
-        else:  # worker processes, forked where the platform can (scripts need no main guard)
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            with ProcessPoolExecutor(max_workers=sw["workers"], mp_context=ctx) as pool:
-                futures = {pool.submit(_simulate_chunk, job, with_rounds): n
-                           for n, job in enumerate(jobs)}  # fmt: skip
-                for fut in as_completed(futures):
-                    n = futures[fut]
-                    done[n] = fut.result()
-                    bar.update(len(jobs[n].points))
+        todo = [n for n in range(len(jobs)) if n not in done]
+        for n, data in run_chunks(_simulate_chunk, sw, jobs, todo, keys, with_rounds, store):
+            done[n] = decode(data)  # as a stored chunk reads back: resumed == uninterrupted
+            bar.update(len(jobs[n].points))
     out = [done[k] for k in sorted(done)]
     return _assemble(base_cfg, params, axes, points, configs, out)
 

@@ -7,8 +7,8 @@ Every folder this project writes holds a marker file, :data:`MARKER`, naming the
   through it to somewhere else) or a file;
 - refuses a folder that holds anything this project did not write: a non-empty folder
   without the marker, unless all it holds is what Hydra made for the run (``.hydra/``,
-  a ``.log``) or a result folder of an earlier version (its ``COMPLETE`` marker or a
-  sweep's ``sweep.yaml``);
+  a ``.log``), a killed grid's chunk store (``.chunks/``, a real folder) or a result
+  folder of an earlier version (its ``COMPLETE`` marker or a sweep's ``sweep.yaml``);
 - then creates the folder and writes the marker.
 
 :func:`check` is the same test without writing, for the command-line pre-check, which runs
@@ -31,12 +31,21 @@ _LEGACY = ("COMPLETE", "sweep.yaml", "compare.json", "learn.json")  # earlier ve
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=,@-]{0,127}$")
 
 
+CHUNKS = ".chunks"
+"""A grid's chunk store (:mod:`sim.grid_engine`): what a killed grid resumes from."""
+
+
 def _hydra_made(entry: Path) -> bool:
-    """What Hydra makes for a run (``.hydra/``, a log), or a killed save's staging folder."""
+    """What Hydra makes for a run, a killed save's staging folder, a grid's chunk store.
+
+    ``.hydra/``, a log, ``.staging-*/`` or ``.chunks/``: real folders and files, never links.
+    """
     if entry.is_symlink():
         return False
     staging = entry.name.startswith(".staging-") and entry.is_dir()
-    return staging or entry.name == ".hydra" or (entry.is_file() and entry.suffix == ".log")
+    chunks = entry.name == CHUNKS and entry.is_dir()
+    hydra = entry.name == ".hydra" or (entry.is_file() and entry.suffix == ".log")
+    return staging or chunks or hydra
 
 
 def is_ours(folder: Path) -> bool:

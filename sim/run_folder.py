@@ -20,7 +20,7 @@ def status(folder: Path, digest: str) -> str:
     """The folder's state for a run of config hash ``digest``.
 
     ``new`` (nothing there), ``done`` (complete, same config), ``other`` (complete, another
-    config) or ``partial``.
+    config) or ``partial`` (a killed grid's chunk store alone is partial: it resumes).
     """
     if not (folder / COMPLETE).exists():
         has_files = folder.exists() and any(
@@ -38,7 +38,8 @@ def clear_partial(folder: Path) -> None:
     """Prepare ``folder`` for recomputing its run: no staging leftovers, no ``COMPLETE``.
 
     A killed save leaves ``.staging-*`` folders; the result files are replaced when the
-    new run is saved.
+    new run is saved. A killed grid's chunk store (``.chunks/``) is kept: it is what the
+    rerun resumes from (:mod:`sim.grid_engine`; refused there if it is a symbolic link).
     """
     for stale in folder.glob(".staging-*") if folder.exists() else ():
         if stale.is_symlink() or not stale.is_dir():
