@@ -11,7 +11,6 @@ from omegaconf import DictConfig
 
 from sim.config import CONFIG_DIR, CONFIG_NAME, drop_unused_plugin_groups
 from sim.errors import ConfigError
-from sim.grid_engine import grid_folder
 from sim.sweep import run_job
 
 
@@ -23,9 +22,7 @@ def main(cfg: DictConfig) -> float | None:
     """
     try:
         drop_unused_plugin_groups(cfg)  # as compose_config does (sim.config)
-        out = Path(HydraConfig.get().runtime.output_dir)
-        with grid_folder(out):  # a grid keeps its finished chunks there: a rerun resumes
-            return run_job(cfg, out)
+        return run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -208,7 +208,7 @@ def _selection(c: dict) -> SelectionParams:
 
 def _resamples(key: str, value) -> int:
     """``episodes.evaluation.bootstrap``: 0 (the exact bootstrap) or at least 99 resamples."""
-    if not isinstance(value, int) or isinstance(value, bool) or (0 < value < 99) or value < 0:
+    if not isinstance(value, int) or isinstance(value, bool) or (value != 0 and value < 99):
         raise ConfigError(
             f"{key}={value!r} must be 0 (the exact bootstrap) or an integer >= 99 (resamples)"
         )

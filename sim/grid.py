@@ -357,9 +357,6 @@ def plan_grid(cfg: DictConfig, params: RunParams) -> tuple[dict, list[dict], lis
     axes = parse_grid(sw["grid"], base_cfg)
     if not axes:
         raise ConfigError("sweep.grid is empty: give at least one axis")
-    for key in ("chunk", "workers"):
-        if isinstance(sw[key], bool) or not isinstance(sw[key], int) or sw[key] < 1:
-            raise ConfigError(f"sweep.{key}={sw[key]!r} must be an integer >= 1")
     check_engine(sw)
     points = grid_points(axes)
     stacked_keys = set(axes) & set(GRID_KEYS)
@@ -415,24 +412,22 @@ def run_grid(
     """Simulate every point of ``cfg.sweep.grid`` and return the long tables.
 
     The chunks run on ``sweep.engine`` (:mod:`sim.grid_engine`). With a run folder
-    (``folder``, or the Hydra app's, :func:`sim.grid_engine.grid_folder`) each finished
-    chunk is kept in its chunk store, and a rerun simulates only the chunks not there.
+    (``folder``: the app's, :func:`sim.sweep.run_job`) each finished chunk is kept in its
+    chunk store, and a rerun simulates only the chunks not there.
 
     Raises:
         ConfigError: a bad axis or value (one line naming the key); nothing was run.
     """
-    from sim.grid_engine import ChunkStore, chunk_key, current_folder, decode, run_chunks
+    from sim.grid_engine import ChunkStore, chunk_key, decode, run_chunks
 
     base_cfg = OmegaConf.to_container(cfg, resolve=True)
     sw = base_cfg["sweep"]
     params = to_params(cfg)
     axes, points, jobs = plan_grid(cfg, params)  # every point checked before any run
-    configs = [point_config(base_cfg, p) for p in points]
     show = bool(cfg.progress) if progress is None else progress
     with_rounds = bool(sw["rounds"])
-    folder = current_folder() if folder is None else folder
     store = None if folder is None else ChunkStore(folder)
-    hashes = [config_hash(c) for c in configs]
+    hashes = [config_hash(point_config(base_cfg, p)) for p in points]  # each point's run
     keys = [chunk_key(j.indices, [hashes[i] for i in j.indices], with_rounds) for j in jobs]
     done: dict[int, tuple] = {}
     with tqdm(total=len(points), disable=not show, unit="point", desc="grid") as bar:
@@ -446,15 +441,15 @@ def run_grid(
             done[n] = decode(data)  # as a stored chunk reads back: resumed == uninterrupted
             bar.update(len(jobs[n].points))
     out = [done[k] for k in sorted(done)]
-    return _assemble(base_cfg, params, axes, points, configs, out)
+    return _assemble(base_cfg, params, axes, points, hashes, out)
 
 
-def _assemble(base_cfg, base: RunParams, axes, points, configs, out) -> GridResults:
+def _assemble(base_cfg, base: RunParams, axes, points, hashes, out) -> GridResults:
     phases = [p.name for p in base.phases]
     grid = pd.DataFrame(
         {"point": np.arange(len(points))} | {k: [p[k] for p in points] for k in axes}
     )
-    grid["config_hash"] = [config_hash(c) for c in configs]
+    grid["config_hash"] = hashes
     met = sorted((row for m, _, _ in out for row in m), key=lambda r: r[0])  # stable
     metrics = pd.DataFrame(met, columns=["point", "phase", "metric", *SUMMARY_COLUMNS])
     metrics = metrics.astype({"interval": "string", "events": "Int64", "trials": "Int64"})

@@ -29,7 +29,6 @@ submitit jobs are given this process's ``sys.path``.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import hashlib
 import importlib.util
 import json
@@ -46,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.config import _int  # the one integer check: "key=value must be an integer >= 1"
 from sim.errors import ConfigError
 from sim.outdir import CHUNKS
 
@@ -54,38 +54,16 @@ CLUSTERS = ("local", "slurm", "debug")
 STORE = CHUNKS
 """The chunk store's folder inside a grid's run folder."""
 FORMAT = 1
-_FOLDER: contextvars.ContextVar[Path | None] = contextvars.ContextVar("grid_folder", default=None)
-
-
-@contextlib.contextmanager
-def grid_folder(folder: str | os.PathLike) -> Iterator[None]:
-    """Within this block, :func:`sim.grid.run_grid` keeps its chunk store in ``folder``.
-
-    The Hydra app sets it to the run's folder, so that a killed grid resumes chunk by chunk.
-    """
-    token = _FOLDER.set(Path(folder))
-    try:
-        yield
-    finally:
-        _FOLDER.reset(token)
-
-
-def current_folder() -> Path | None:
-    """The run folder set by :func:`grid_folder` (None outside one)."""
-    return _FOLDER.get()
-
-
-def _positive_int(key: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{key}={value!r} must be an integer >= 1")
 
 
 def check_engine(sweep: Mapping[str, Any]) -> None:
-    """Check ``sweep.engine``, ``sweep.ray_address`` and ``sweep.submitit.*``.
+    """Check the grid's ``sweep.*`` keys: chunk, workers, engine, ray_address, submitit.
 
     Raises:
         ConfigError: one line naming the bad key, or the missing extra the engine needs.
     """
+    for key in ("chunk", "workers"):
+        _int(f"sweep.{key}", sweep[key], 1)
     engine = sweep.get("engine", "local")
     if engine not in ENGINES:
         raise ConfigError(f"sweep.engine={engine!r} must be one of {', '.join(ENGINES)}")
@@ -102,7 +80,7 @@ def check_engine(sweep: Mapping[str, Any]) -> None:
             f"sweep.submitit.cluster={cluster!r} must be one of {', '.join(CLUSTERS)}"
         )
     for key in ("timeout_min", "cpus_per_task", "array_parallelism"):
-        _positive_int(f"sweep.submitit.{key}", sub.get(key, 1))
+        _int(f"sweep.submitit.{key}", sub.get(key, 1), 1)
     mem = sub.get("mem_gb")
     if mem is not None and (isinstance(mem, bool) or not isinstance(mem, int | float) or mem <= 0):
         raise ConfigError(f"sweep.submitit.mem_gb={mem!r} must be a number > 0 or null")
@@ -404,6 +382,5 @@ def _submitit(simulate, sweep, jobs, todo, keys, rounds, store):
 
 __all__ = [
     "CLUSTERS", "ENGINES", "STORE", "ChunkStore", "check_engine", "chunk_key", "chunk_task",
-    "current_folder", "decode", "encode", "grid_folder", "remove_store", "run_chunks",
-    "store_path",
+    "decode", "encode", "remove_store", "run_chunks", "store_path",
 ]  # fmt: skip

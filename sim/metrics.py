@@ -239,10 +239,10 @@ def p_values(
         well = rec.hist[0][:, cols].sum(axis=1)
         poorly = rec.hist[1][:, cols].sum(axis=1)
         values = np.arange(rec.questions + 1) / rec.questions
-        for r in range(reps):
-            if well[r].sum() and poorly[r].sum() and n_boot == 0:
-                sandbag[r] = bootstrap_difference_pvalue_exact(well[r], poorly[r])
-            elif well[r].sum() and poorly[r].sum():
+        if n_boot == 0:  # nan where a framing has no episodes
+            sandbag = np.asarray(bootstrap_difference_pvalue_exact(well, poorly), dtype=float)
+        for r in range(reps if n_boot else 0):
+            if well[r].sum() and poorly[r].sum():
                 rng = generator(seed, r, Component.ANALYSIS, phase_index)
                 sandbag[r] = bootstrap_difference_pvalue(well[r], poorly[r], values, n_boot, rng)
     k = rec.stat("paired_scheme")[:, cols].sum(axis=1)

@@ -116,6 +116,14 @@ def clopper_pearson_interval(k, n, level=0.95):
     return np.where(n == 0, np.nan, low)[()], np.where(n == 0, np.nan, high)[()]
 
 
+def _histograms(counts_a, counts_b) -> tuple[np.ndarray, np.ndarray]:
+    """The two groups' counts, integer, non-negative and broadcast together."""
+    ca, cb = np.broadcast_arrays(_as_int(counts_a, "counts_a"), _as_int(counts_b, "counts_b"))
+    if np.any(ca < 0) or np.any(cb < 0):
+        raise ValueError("counts must be non-negative")
+    return ca, cb
+
+
 def _boot_means(rng: np.random.Generator, counts: np.ndarray, values: np.ndarray, n_boot: int):
     """Means of ``n_boot`` resamples (with replacement, of the same size) of one histogram."""
     size = int(counts.sum())
@@ -156,11 +164,9 @@ def bootstrap_difference_pvalue(counts_a, counts_b, values, n_boot=10_000, rng=N
     values = np.asarray(values, dtype=float)
     if values.ndim != 1 or not np.all(np.isfinite(values)):
         raise ValueError("values must be a finite 1-D array")
-    ca, cb = np.broadcast_arrays(_as_int(counts_a, "counts_a"), _as_int(counts_b, "counts_b"))
+    ca, cb = _histograms(counts_a, counts_b)
     if ca.shape[-1:] != values.shape:
         raise ValueError("the last axis of the counts must match values")
-    if np.any(ca < 0) or np.any(cb < 0):
-        raise ValueError("counts must be non-negative")
     if n_boot < 1:
         raise ValueError("n_boot must be positive")
     tol = 8 * np.finfo(float).eps * max(1.0, float(np.abs(values).max(initial=0.0)))
@@ -182,7 +188,8 @@ def _sum_window(counts: np.ndarray) -> tuple[int, np.ndarray]:
     ``counts`` (a multinomial resample, scored by position). Its probability generating
     function is ``P(z)**n``; evaluated at the ``L``-th roots of unity (one FFT), it gives
     the distribution of ``S mod L`` exactly. ``L`` is the smallest power of two at least
-    ``2 t + 1`` wide, with ``t`` from Bernstein's inequality,
+    ``2 t + 3`` wide (or the whole support, if narrower), with ``t`` from Bernstein's
+    inequality,
     ``P(|S - E S| >= t) <= 2 exp(-t**2 / (2 (n var + (K - 1) t / 3)))``, set to
     :data:`_ALIAS`: outside ``E S +/- t`` the sum has less mass than that, so the window of
     ``L`` values centred on ``E S`` reads ``S`` off its residue.
@@ -209,10 +216,8 @@ def _sum_window(counts: np.ndarray) -> tuple[int, np.ndarray]:
     g = np.abs(f) ** n * np.exp(1j * n * np.angle(f))
     pmf = np.clip(np.fft.irfft(g, L), 0.0, None)
     # S - n shift = i (mod L); the window is centred on E[S] - n shift
-    centre = int(round(n * (mean - shift)))
-    lo = centre - L // 2
-    if full <= L:  # the whole support fits: the window is the support itself
-        lo = -n * shift
+    # the whole support, or L values centred on its mean (both less n shift)
+    lo = -n * shift if full <= L else int(round(n * (mean - shift))) - L // 2
     return lo + n * shift, np.roll(pmf, -(lo % L))
 
 
@@ -241,11 +246,9 @@ def bootstrap_difference_pvalue_exact(counts_a, counts_b):
     Returns:
         p-values of shape ``(...)``; nan where either group is empty.
     """
-    ca, cb = np.broadcast_arrays(_as_int(counts_a, "counts_a"), _as_int(counts_b, "counts_b"))
+    ca, cb = _histograms(counts_a, counts_b)
     if ca.ndim < 1 or ca.shape[-1] < 1:
         raise ValueError("counts must have a last axis over the support")
-    if np.any(ca < 0) or np.any(cb < 0):
-        raise ValueError("counts must be non-negative")
     k = np.arange(ca.shape[-1], dtype=np.int64)
     out = np.full(ca.shape[:-1], np.nan)
     for idx in np.ndindex(out.shape):

@@ -71,7 +71,7 @@ def run_job(cfg: DictConfig, out: Path) -> float | None:
         return None if grid else objective(cfg, Results.load(out).metrics)
     clear_partial(out)
     if grid:
-        res = run_grid(cfg)
+        res = run_grid(cfg, folder=out)  # its chunk store: a killed grid resumes
         res.save(out)
         print(
             f"\n{cfg.name}: grid of {len(res.grid)} points x {cfg.replicates} replicates x "
