@@ -15,9 +15,9 @@ quote it), or with ``--full-multirun`` the whole grid (about an hour at 51 x 51)
 Target: the 51 x 51 grid with 8 replicates of 1,000 agents over 200 rounds in under 60 s.
 
 ``--repertoire``: the scheming repertoire instead (``scenario=scheming_mix`` with random
-audits, its own rounds): ``mitigation.random_audits.rate = linspace(0, 0.5, size)`` (a
-grouping axis) x ``population.sigma = linspace(0, 1, size)`` (stacked). Target: at least
-20 times faster than the same points as a joblib multirun (issue 19).
+audits, its own rounds): ``mitigation.random_audits.rate = linspace(0, 0.5, size)`` x
+``population.sigma = linspace(0, 1, size)`` (both stacked: rows of one run per chunk).
+Target: at least 20 times faster than the same points as a joblib multirun (issue 19).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from sim.episode_types import type_names
 from sim.errors import ConfigError
+from sim.grid_axes import MITIGATION, mitigation_sets, set_union
 from sim.population import POSITIONAL
 from sim.state import TRAIT_NAMES
 
@@ -94,7 +95,9 @@ def normalize_overrides(overrides: Sequence[str]) -> list[str]:
         registered episode type the preset's mix does not list is added (``++``). In
         ``sweep.grid={...}`` the grid mode's
     ``linspace(..)``, ``logspace(..)`` and ``range(..)`` are quoted (they are not Hydra's
-    sweep functions). Others are kept as given.
+    sweep functions), and an axis of mitigation sets (``sweep.grid.mitigation``) adds
+    the union of its sets as the mitigation list (each point keeps its own set's). Others
+    are kept as given.
     """
     out = []
     names = set(type_names())
@@ -125,7 +128,45 @@ def normalize_overrides(overrides: Sequence[str]) -> list[str]:
         else:
             text = hydra_text(_as_list_form(parsed.value()))
         out.append(f"{key}={text}")
-    return out
+    return _with_set_union(out)
+
+
+def _with_set_union(overrides: list[str]) -> list[str]:
+    """Compose every set of a ``sweep.grid.mitigation`` axis: add ``mitigation=[union]``.
+
+    Raises:
+        ConfigError: the axis is not a list of mitigation sets, or the command line also
+            gives the mitigation list (each point's set is its list).
+    """
+    grid = [ov for ov in overrides if ov.lstrip("+").startswith("sweep.grid=")]
+    if not grid or "mitigation" not in grid[-1]:
+        return overrides
+    try:
+        (parsed,) = OverridesParser.create().parse_overrides([grid[-1]])
+        value = parsed.value()
+    except Exception:  # noqa: BLE001 - syntax errors get Hydra's own message in compose
+        return overrides
+    if not isinstance(value, dict) or MITIGATION not in value:
+        return overrides
+    from sim.mitigations import MITIGATIONS  # the registry, plug-ins included
+
+    union = set_union(mitigation_sets(value[MITIGATION]))
+    for m in union:
+        if m not in MITIGATIONS:
+            raise ConfigError(
+                f"sweep.grid.mitigation: unknown mitigation {m!r} (available: "
+                f"{', '.join(MITIGATIONS)})"
+            )
+    added = f"mitigation=[{','.join(union)}]"
+    for ov in overrides:
+        if ov == added:  # normalised already (the app and its checks both normalise)
+            return overrides
+        if ov.lstrip("+~").split("=", 1)[0] == MITIGATION:
+            raise ConfigError(
+                f"{ov}: sweep.grid.mitigation gives each point its mitigation set; drop the "
+                "mitigation list (or the axis)"
+            )
+    return [*overrides, added]
 
 
 _DELETABLE = ("phases.", "mitigation.")  # entries of the open mappings; not schema keys

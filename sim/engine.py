@@ -64,18 +64,19 @@ def make_game(
     parameters are stacked (:func:`sim.params.stack_round_params`).
     """
     probe = not phase.oversight  # a deployment probe: the trainer and its mitigations withdrawn
-    ov = None if probe else Oversight.from_mitigations(params.mitigations)
+    ov = None if probe else design(params, points)
 
-    def one(p: RunParams):
+    def one(p: RunParams, ov: Oversight | None):
         if probe:  # nothing observed, and every agent believes it (prior 0)
             return round_params(replace(p.trainer, rho=0.0), 0.0, phase.train)
         rp = round_params(p.trainer, p.prior, phase.train)
         return rp if ov is None else ov.round_params(rp)
 
     if points is None:
-        rp = one(params)
-    else:
-        rp = stack_round_params([one(p) for p in points], params.replicates)
+        rp = one(params, ov)
+    else:  # each point's round under its own design, then stacked
+        each = [one(p, Oversight.from_mitigations(p.mitigations)) for p in points]
+        rp = stack_round_params(each, params.replicates)
     rule = get_rule(params.rule)
     look = outlook(params, phase, rp, ov)
     game = Game(
@@ -115,11 +116,33 @@ def outlook(
         allocation=params.trainer.allocation,
         episodes=params.episodes,
         disclosed=disclosed,
-        audits=None
-        if ov is None or not ov.audit_perceived
-        else (float(ov.audit_perceived), float(ov.audit_penalty), float(ov.audit_retrain)),
+        audits=_audits(ov),
         honeypot=0.0 if ov is None else float(ov.honeypot_perceived),
     )
+
+
+def design(params: RunParams, points: tuple[RunParams, ...] | None = None) -> Oversight | None:
+    """The in-round constants of a run's design, or of a grid run's points (stacked)."""
+    if points is None:
+        return Oversight.from_mitigations(params.mitigations)
+    designs = [Oversight.from_mitigations(p.mitigations) for p in points]
+    return Oversight.stack(designs, params.replicates)
+
+
+def _audits(ov: Oversight | None):
+    """The disclosed audits ``(rate, penalty, retrain)`` the agents plan on, or None.
+
+    Floats; in a grid run whose points differ in them, float64 columns, with the penalty
+    and retraining 0 in the rows without disclosed audits (those rows plan as a run
+    without them: :mod:`agents.exact` solves one table per distinct row).
+    """
+    if ov is None or not np.any(ov.audit_perceived):
+        return None
+    a = ov.audit_perceived
+    if np.ndim(a) == 0:
+        return float(a), float(ov.audit_penalty), float(ov.audit_retrain)
+    on = np.asarray(a) > 0
+    return a, np.where(on, ov.audit_penalty, 0.0), np.where(on, ov.audit_retrain, 0.0)
 
 
 class Run:
@@ -167,7 +190,7 @@ class Run:
                 {k: np.concatenate([_trait(s, k) for s in states]) for k in TRAIT_NAMES}
             )
         self.streams = RoundStreams(seed, R, N, K_UNIFORMS, tile=C)
-        ov = Oversight.from_mitigations(params.mitigations)
+        ov = design(params, self.points)
         self.watch = None  # the oversight uniforms, only if an in-round mitigation draws
         if ov is not None and ov.draws:
             self.watch = RoundStreams(seed, R, N, W_UNIFORMS, component=Component.OVERSIGHT, tile=C)
@@ -253,7 +276,7 @@ class Run:
         ov = self.prepare().oversight
         if self.monitor is None or self.params.trainer.target == "observation":
             return None
-        if ov is None or not ov.audit:
+        if ov is None or not np.any(ov.audit):
             return None
         return self.monitor.rates(self.state.monitor, ov.audit)
 

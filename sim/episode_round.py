@@ -123,6 +123,15 @@ class RoundView:
             return np.take(table, code)
         return table[code, index // self.state.shape[1], 0]
 
+    def by_row(self, x, index: np.ndarray):
+        """A round constant for the agents at ``index``.
+
+        A scalar as it is; a grid run's ``(M, 1)`` column as each agent's row's value.
+        """
+        if np.ndim(x) == 0:
+            return x
+        return np.asarray(x).reshape(-1)[index // self.state.shape[1]]
+
     def flat(self, a: np.ndarray, index: np.ndarray) -> np.ndarray:
         """The entries of a full ``(R, N)`` array at the flat indices ``index``."""
         return a.reshape(-1)[index]

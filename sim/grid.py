@@ -11,8 +11,9 @@ numbers), which is also why the grid is fast: the uniforms are drawn once per
 replicate, not once per point.
 
 Grid axes: every leaf of the run's config (:mod:`sim.grid_axes`). The population's
-traits (a value per point: every agent gets it), ``population.prior`` and the trainer's
-rates ``trainer.{rho, fidelity, eta, eta_phi, eta_leak}`` are stacked as rows of one run
+traits (a value per point: every agent gets it), ``population.prior``, the trainer's
+rates ``trainer.{rho, fidelity, eta, eta_phi, eta_leak}`` and the random audits'
+``mitigation.random_audits.{rate, penalty, retrain}`` are stacked as rows of one run
 where the run type allows it (the conflict game, any mitigation, the uniform allocation,
 no selection); every other axis, and every point of a run type the engine cannot stack,
 groups the points: a group's points run as their own runs, in the same process and folder.
@@ -39,9 +40,21 @@ from tqdm.auto import tqdm
 from sim.config import UNIT, check, parse_limits, to_params
 from sim.engine import Run
 from sim.errors import ConfigError
-from sim.grid_axes import STACKED, categorical_values, integer_values, leaf, split, with_values
+from sim.grid_axes import (
+    MITIGATION,
+    STACKED,
+    categorical_values,
+    check_sets,
+    integer_values,
+    leaf,
+    mitigation_axis,
+    split,
+    with_values,
+)
 from sim.grid_engine import check_engine, remove_store
 from sim.metrics import RATES, phase_counts, phase_values, rates, summarize_metric
+from sim.mitigations import Mitigations
+from sim.mitigations import _value as mitigation_value
 from sim.params import RunParams
 from sim.population import FLOAT32_MAX, parse_dist
 from sim.resources import check_run
@@ -139,7 +152,12 @@ def parse_grid(grid: Mapping[str, Any], base: Mapping[str, Any] | None = None) -
     for key, spec in grid.items():
         name = f"sweep.grid.{key}"
         if base is None or key in GRID_KEYS:
+            if base is not None and key.startswith(f"{MITIGATION}."):
+                leaf(base, key)  # the mitigation is in the run's list
             axes[key] = parse_values(name, spec)
+            continue
+        if key == MITIGATION:
+            axes[key] = mitigation_axis(spec, base)
             continue
         value = leaf(base, key)
         if isinstance(value, bool | str):
@@ -148,6 +166,7 @@ def parse_grid(grid: Mapping[str, Any], base: Mapping[str, Any] | None = None) -
             axes[key] = integer_values(key, parse_values(name, spec))
         else:
             axes[key] = parse_values(name, spec)
+    check_sets(axes)
     size = int(np.prod([len(v) for v in axes.values()])) if axes else 0
     if size > MAX_POINTS:
         raise ConfigError(f"sweep.grid has {size:,} points, more than {MAX_POINTS:,}")
@@ -180,16 +199,23 @@ def point_params(base: RunParams, point: Mapping[str, float]) -> RunParams:
         ConfigError: one line naming the key whose value is out of range.
     """
     population, trainer, prior = dict(base.population), base.trainer, base.prior
+    selected = {m.name: m for m in base.mitigations.selected}
     for key, value in point.items():
-        section, name = key.split(".")
+        section, name = key.split(".", 1)
         where = f"sweep.grid.{key}"
         if key == "population.prior":
             prior = check(where, value, UNIT)
         elif section == "population":
             population[name] = parse_dist(where, value, name)
+        elif section == MITIGATION:
+            mname, k = name.split(".")
+            m = selected[mname]
+            selected[mname] = replace(m, **{k: mitigation_value(where, type(m), k, value, float)})
         else:
             trainer = replace(trainer, **{name: check(where, value, UNIT)})
-    return replace(base, population=population, trainer=trainer, prior=prior)
+    mitigations = Mitigations(tuple(selected.values()))
+    return replace(base, population=population, trainer=trainer, prior=prior,
+                   mitigations=mitigations)  # fmt: skip
 
 
 def stackable(params: RunParams) -> bool:

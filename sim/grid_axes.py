@@ -4,8 +4,9 @@ Every leaf of the resolved config under the run's sections can be an axis of
 ``sweep.grid`` (docs/sweeps.md): numbers (a list, ``linspace``, ``logspace``, ``range``),
 integers where the key holds one, and, for keys holding a string or a boolean, a list of
 them (a categorical axis: ``population.rule: [strategic, exact]``). The engine *stacks*
-points that differ only in :data:`STACKED` keys (the traits, the prior and the trainer's
-rates of a run the engine can stack: one run of ``points x replicates`` rows); every other
+points that differ only in :data:`STACKED` keys (the traits, the prior, the trainer's
+rates and the random audits' rate, penalty and retraining, of a run the engine can
+stack: one run of ``points x replicates`` rows); every other
 axis *groups* the points: each distinct combination of its values is its own set of runs,
 in the same process, with the same folder. Either way every point is its single run at
 the same seed, bit for bit.
@@ -24,6 +25,7 @@ STACKED = (
     *(f"population.{t}" for t in TRAIT_NAMES),
     "population.prior",
     *(f"trainer.{k}" for k in ("rho", "fidelity", "eta", "eta_phi", "eta_leak")),
+    *(f"mitigation.random_audits.{k}" for k in ("rate", "penalty", "retrain")),
 )
 """The keys the engine stacks as rows of one run (the rest group the points)."""
 SECTIONS = ("population", "trainer", "episodes", "phases", "mitigation", "selection")
@@ -31,6 +33,16 @@ SECTIONS = ("population", "trainer", "episodes", "phases", "mitigation", "select
 TOP = ("seed", "replicates", "n_agents")
 GROUPS = ("scenario", "profile", "nudge", "experiment")
 """Config groups: they compose a config, so they are swept with a multirun."""
+MITIGATION = "mitigation"
+"""The axis of mitigation sets: ``sweep.grid.mitigation: [none, random_audits, ...]``.
+
+A categorical axis over the config group ``mitigation``: the run's config is composed once
+with every set's mitigations (:func:`sim.config_overrides.normalize_overrides` adds their
+union to the command line) and each point keeps its own set's (:func:`with_values`), the
+config its single run ``mitigation=[...]`` composes. A set is written as its label
+(``none``, a name, names joined by ``+``) or as a list of names; the grid's tables name it
+by its label.
+"""
 
 
 @dataclass(frozen=True)
@@ -57,10 +69,10 @@ def leaf(base: Mapping[str, Any], key: str):
     """
     name = f"sweep.grid.{key}"
     parts = key.split(".")
-    if parts[0] in GROUPS or key == "mitigation":
+    if parts[0] in GROUPS:
         raise ConfigError(
             f"{name}: {parts[0]} is a config group (it composes the config): sweep it with a "
-            "multirun (-m), or compare mitigation sets with python -m analysis compare"
+            "multirun (-m)"
         )
     if parts[0] not in SECTIONS and key not in TOP:
         raise ConfigError(
@@ -99,6 +111,77 @@ def categorical_values(key: str, spec: Any, base_value) -> tuple:
     return tuple(values)
 
 
+def set_names(label: str) -> tuple[str, ...]:
+    """The mitigations of a set's label (``"none"``: none; ``"a+b"``: a, then b)."""
+    return () if label == "none" else tuple(label.split("+"))
+
+
+def mitigation_sets(spec: Any) -> tuple[str, ...]:
+    """The labels of a mitigation-set axis (a label or a list of names per value).
+
+    Raises:
+        ConfigError: one line naming ``sweep.grid.mitigation`` and the value that is not a
+            set of distinct mitigation names.
+    """
+    name = f"sweep.grid.{MITIGATION}"
+    values = spec if isinstance(spec, list | tuple) else [spec]
+    if not values:
+        raise ConfigError(f"{name}: the list of values is empty")
+    labels = []
+    for v in values:
+        if isinstance(v, list | tuple):
+            names = tuple(v)
+        elif isinstance(v, str) and v:
+            names = set_names(v)
+        else:
+            names = (None,)
+        if not all(isinstance(n, str) and n and n != "none" and "+" not in n for n in names):
+            raise ConfigError(
+                f"{name}: {v!r} is not a mitigation set (none, a name, names joined by '+', "
+                "or a list of names)"
+            )
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{name}: {v!r} lists a mitigation twice")
+        labels.append("+".join(names) or "none")
+    return tuple(labels)
+
+
+def set_union(labels: tuple[str, ...]) -> list[str]:
+    """Every mitigation of the sets, in the order they first appear."""
+    return list(dict.fromkeys(n for label in labels for n in set_names(label)))
+
+
+def mitigation_axis(spec: Any, base: Mapping[str, Any]) -> tuple[str, ...]:
+    """A mitigation-set axis, each set's mitigations checked to be in the composed config."""
+    labels = mitigation_sets(spec)
+    for label in labels:
+        for m in set_names(label):
+            if m not in (base.get(MITIGATION) or {}):
+                raise ConfigError(
+                    f"sweep.grid.mitigation: {m!r} (in {label!r}) is not in the run's "
+                    "mitigation list: a sweep.grid given in a preset must list every set's "
+                    "mitigations in its mitigation defaults"
+                )
+    return labels
+
+
+def check_sets(axes: Mapping[str, tuple]) -> None:
+    """A mitigation's parameter as an axis needs the mitigation in every set of the grid.
+
+    Raises:
+        ConfigError: one line naming the axis and a set without its mitigation.
+    """
+    for key in axes:
+        parts = key.split(".")
+        if MITIGATION in axes and parts[0] == MITIGATION and len(parts) > 2:
+            without = [s for s in axes[MITIGATION] if parts[1] not in set_names(s)]
+            if without:
+                raise ConfigError(
+                    f"sweep.grid.{key}: {parts[1]} is not in the mitigation set {without[0]!r} "
+                    "of sweep.grid.mitigation (a mitigation's axis needs it in every set)"
+                )
+
+
 def integer_values(key: str, values: tuple[float, ...]) -> tuple[int, ...]:
     """An axis over an integer key: every value must be a whole number."""
     for v in values:
@@ -108,9 +191,17 @@ def integer_values(key: str, values: tuple[float, ...]) -> tuple[int, ...]:
 
 
 def with_values(cfg: Mapping[str, Any], point: Mapping[str, Any]) -> dict[str, Any]:
-    """``cfg`` with each dotted key of ``point`` set (copies only the sections it touches)."""
+    """``cfg`` with each dotted key of ``point`` set (copies only the sections it touches).
+
+    A mitigation set (``point["mitigation"]``, a label) keeps that set's entries of
+    ``cfg["mitigation"]``, in the set's order.
+    """
     out = dict(cfg)
+    if MITIGATION in point:  # the point's set first: its mitigations' own axes then apply
+        out[MITIGATION] = {m: cfg[MITIGATION][m] for m in set_names(point[MITIGATION])}
     for key, value in point.items():
+        if key == MITIGATION:
+            continue
         parts = key.split(".")
         node = out
         for part in parts[:-1]:

@@ -14,7 +14,7 @@ mitigations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -30,6 +30,13 @@ W_EPISODE, W_INSPECT, W_DETECT = range(W_UNIFORMS)
 
 _F = np.float32
 _ONE = _F(1.0)
+STACKED_FIELDS = ("audit", "audit_perceived", "audit_penalty", "audit_retrain")
+"""The constants that may differ between the rows of a grid run (:meth:`Oversight.stack`)."""
+
+
+def _any(x) -> bool:
+    """Whether a constant (a float, or a grid run's float32 column) is nonzero in any row."""
+    return bool(np.any(x))
 
 
 def effective_params(params: RunParams) -> RunParams:
@@ -50,6 +57,11 @@ def effective_params(params: RunParams) -> RunParams:
 @dataclass(frozen=True)
 class Oversight:
     """The per-phase constants of the in-round mitigations (float scalars).
+
+    In a grid run whose points differ in the random audits' rate, penalty or retraining
+    (:data:`STACKED_FIELDS`), those fields are ``(M, 1)`` columns, one value per row
+    (:meth:`stack`); a row whose value is 0 computes exactly what a run without the
+    term does (zeros added, ones multiplied: the same float32 numbers).
 
     Attributes:
         audit: true audit rate of conflict episodes not openly observed.
@@ -99,10 +111,38 @@ class Oversight:
             kw |= mitigation.oversight(m)
         return Oversight(**kw) if kw else None
 
+    @staticmethod
+    def stack(designs: list[Oversight | None], replicates: int) -> Oversight | None:
+        """The constants of grid points simulated together (row ``g * R + r``: point ``g``).
+
+        A field equal at every point keeps its value; one of :data:`STACKED_FIELDS` that
+        differs becomes a float64 ``(M, 1)`` column of the points' values (each use casts
+        it to float32, as it casts a single run's float: the same numbers).
+
+        Raises:
+            ValueError: the points' designs differ in more than :data:`STACKED_FIELDS`
+                (:mod:`sim.grid` stacks no other mitigation parameter).
+        """
+        first = designs[0]
+        if all(d is None for d in designs):
+            return None
+        if any(d is None for d in designs):
+            raise ValueError("grid points stacked with and without in-round mitigations")
+        changes = {}
+        for f in fields(Oversight):
+            values = [getattr(d, f.name) for d in designs]
+            if all(v == values[0] for v in values):
+                continue
+            if f.name not in STACKED_FIELDS:
+                raise ValueError(f"grid points stacked with different Oversight.{f.name}")
+            col = np.repeat(np.asarray(values, dtype=np.float64), replicates)
+            changes[f.name] = col.reshape(-1, 1)
+        return replace(first, **changes)
+
     @property
     def draws(self) -> bool:
         """Whether the round needs the oversight uniforms."""
-        return bool(self.audit or self.honeypot or self.inspect or self.elicit)
+        return any(_any(x) for x in (self.audit, self.honeypot, self.inspect, self.elicit))
 
     def round_params(self, p: RoundParams) -> RoundParams:
         """The round's scalars under this design.
@@ -117,9 +157,12 @@ class Oversight:
 
     def audit_belief_table(self, p: RoundParams) -> np.ndarray | None:
         """P(audited | what the agent knows) by ``2 * aware + cue`` (like the belief table)."""
-        if not self.audit_perceived:
+        if not _any(self.audit_perceived):
             return None
-        return (_ONE - p.belief_table) * _F(self.audit_perceived)
+        seen, table = _F(self.audit_perceived), _ONE - p.belief_table
+        if np.ndim(seen) and table.ndim == 1:  # a grid run's rates by row: (4, M, 1)
+            table = table[:, None, None]
+        return table * seen
 
     def agent_rates(self, state, p: RoundParams, loss_rate: np.ndarray):
         """Per-agent perceived rates of a phase: ``(audit_loss_rate, fake_risk)`` or Nones.
@@ -129,7 +172,7 @@ class Oversight:
         is seen is inspected and flagged, ``inspect * accuracy * correct * G``.
         """
         G = future_unobserved(state.traits.gamma, p.rho_perceived)
-        audit = loss_rate + _F(self.audit_retrain) * G if self.audit_perceived else None
+        audit = loss_rate + _F(self.audit_retrain) * G if _any(self.audit_perceived) else None
         risk = None
         if self.inspect_perceived and self.inspect:
             risk = _F(self.inspect * self.accuracy * self.correct) * G
@@ -161,11 +204,11 @@ def observe(state, game, u_observe: np.ndarray) -> tuple[np.ndarray, np.ndarray 
         scalar or ``(R, N)``), None without audits.
     """
     p, ov = game.params, game.oversight
-    audit = None if ov is None or not ov.audit else np.float32(ov.audit)
+    audit = None if ov is None or not _any(ov.audit) else np.float32(ov.audit)
     if ov is not None and ov.boost is not None:  # dynamic monitoring
         rho, audit = ov.allocation(state.suspicion, p.rho, ov.audit)
         observed = u_observe < rho
-        audit = audit if ov.audit else None
+        audit = audit if _any(ov.audit) else None
     elif game.rates is not None:  # the trainer's allocation of its budget
         observed = u_observe < game.rates
     else:
@@ -240,7 +283,7 @@ def train(game, theta, phi, watch: Watch, decision: Decision):
     factor = None
     if watch.flagged is not None and ov.correct:
         factor = _ONE - _F(ov.correct) * watch.flagged
-    if watch.audited is not None and ov.audit_retrain:
+    if watch.audited is not None and _any(ov.audit_retrain):
         caught = watch.audited & ~decision.comply
         f = _ONE - _F(ov.audit_retrain) * caught
         factor = f if factor is None else factor * f

@@ -39,7 +39,9 @@ def _resolve(r: RoundView, index) -> Record:
             audit_loss_rate=None
             if game.audit_loss_rate is None
             else r.flat(game.audit_loss_rate, index),
-            audit_penalty=np.float32(0.0 if ov is None else ov.audit_penalty),
+            audit_penalty=np.float32(0.0)
+            if ov is None
+            else r.by_row(np.float32(ov.audit_penalty), index),
             fake_risk=None if game.fake_risk is None else r.flat(game.fake_risk, index),
             index=index,
             plan=game.plan,

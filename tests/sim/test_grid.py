@@ -19,6 +19,7 @@ from sim.grid import (
     point_params,
     run_grid,
 )  # fmt: skip
+from sim.grid_axes import set_names
 from sim.results import COMPLETE, config_hash
 from sim.run_folder import status
 
@@ -30,7 +31,12 @@ def _grid(*overrides):
 
 
 def _single(point: dict, *overrides):
-    return run([*SMALL, *overrides, *(f"{k}={v}" for k, v in point.items())])
+    """The point's single run (a mitigation set as the run's ``mitigation=[...]`` list)."""
+    given = [
+        f"mitigation=[{','.join(set_names(v))}]" if k == "mitigation" else f"{k}={v}"
+        for k, v in point.items()
+    ]
+    return run([*SMALL, *overrides, *given])
 
 
 def _same_metrics(single, grid: GridResults, point: int):
@@ -145,7 +151,19 @@ def test_linspace_values_are_the_typed_decimals():
         (["sweep.grid={population.sigma:[2]}"], "sweep.grid.population.sigma"),
         (["sweep.grid={trainer.rho:[0.1]}", "sweep.chunk=0"], "sweep.chunk=0 must be"),
         (["sweep.grid={scenario:[scheming_mix]}"], "sweep.grid.scenario: scenario is a config"),
-        (["sweep.grid={mitigation:[x]}"], "sweep.grid.mitigation: mitigation is a config group"),
+        (["sweep.grid={mitigation:[x]}"], "sweep.grid.mitigation: unknown mitigation 'x'"),
+        (["sweep.grid={mitigation:[]}"], "sweep.grid.mitigation: the list of values is empty"),
+        (["sweep.grid={mitigation:[a+a]}"], "sweep.grid.mitigation: 'a\\+a' lists a mitigation"),
+        (["sweep.grid={mitigation:[1]}"], "sweep.grid.mitigation: 1 is not a mitigation set"),
+        (
+            ["sweep.grid={mitigation:[none,random_audits]}", "mitigation=[interpretability]"],
+            r"mitigation=\[interpretability\]: sweep.grid.mitigation gives each point its",
+        ),
+        (
+            ["sweep.grid={mitigation:[none,random_audits],mitigation.random_audits.rate:[0.1]}"],
+            "sweep.grid.mitigation.random_audits.rate: random_audits is not in the mitigation "
+            "set 'none'",
+        ),
         (["sweep.grid={mitigation.random_audits.rate:[0.1]}"], "has no key 'random_audits'"),
         (["sweep.grid={trainer:[1]}"], "sweep.grid.trainer: a section"),
         (["sweep.grid={selection.traits:[1]}"], "sweep.grid.selection.traits: holds a list"),
@@ -203,6 +221,54 @@ def _every_point_is_its_single_run(spec, *extra):
 )
 def test_every_key_is_an_axis_and_every_point_its_single_run(spec, extra):
     _every_point_is_its_single_run(spec, *extra)
+
+
+@pytest.mark.parametrize(
+    ("spec", "extra"),
+    [
+        # sets as labels and as a list, with a stacked axis
+        (
+            "sweep.grid={mitigation:[none,random_audits,[random_audits,interpretability]],"
+            "trainer.rho:[0.2,0.6]}",
+            (),
+        ),
+        # a set's own parameter as an axis, in the scheming repertoire
+        (
+            "sweep.grid={mitigation:[random_audits,random_audits+weight_security],"
+            "mitigation.random_audits.rate:[0.1,0.4]}",
+            ("scenario=scheming_mix", "n_agents=60", "replicates=2"),
+        ),
+    ],
+)
+def test_mitigation_sets_are_an_axis_and_every_point_its_single_run(spec, extra):
+    grid = _every_point_is_its_single_run(spec, *extra)
+    sets = list(dict.fromkeys(grid.grid["mitigation"]))
+    assert all(isinstance(s, str) for s in sets) and len(sets) == 2 + ("none" in sets)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        (),  # secret audits
+        ("mitigation.random_audits.disclosed=true",),  # the agents plan on each row's rate
+        ("mitigation.random_audits.disclosed=true", "population.rule=exact"),
+        ("mitigation.random_audits.disclosed=true", "scenario=scheming_mix", "n_agents=60"),
+        ("mitigation=[random_audits,interpretability,dynamic_monitoring]",),
+    ],
+)
+def test_random_audit_parameters_stack_and_every_point_is_its_single_run(extra):
+    """The audits' rate (0 included: a row without audits), penalty and retraining are
+    rows of one run; each point is still its single run, bit for bit."""
+    spec = (
+        "sweep.grid={mitigation.random_audits.rate:[0,0.3],mitigation.random_audits.penalty:"
+        "[0,0.5],mitigation.random_audits.retrain:[0,0.2],trainer.rho:[0.2,0.6]}"
+    )
+    given = extra if any(e.startswith("mitigation=") for e in extra) else (
+        "mitigation=[random_audits]", *extra)  # fmt: skip
+    cfg = compose_config([*SMALL, spec, *given])
+    _, _, jobs = plan_grid(cfg, to_params(cfg))
+    assert [len(j.points) for j in jobs] == [16] and jobs[0].stacked  # one run of 16 x 3 rows
+    _every_point_is_its_single_run(spec, *given)
 
 
 def test_grouped_grids_do_not_depend_on_chunks_or_workers():
