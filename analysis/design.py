@@ -37,11 +37,20 @@ from analysis.audit_rate import VACUOUS
 from analysis.cli_args import parse
 from sim.config import compose_config, to_params
 from sim.errors import ConfigError
+from sim.grid import parse_values, run_grid
 from sim.metrics import METRICS
 from sim.outdir import check, claim
 
 MAX_RUNS = 5000
 """The most designs one search may run (grid points times refinements)."""
+
+
+def _values(key: str, xs) -> tuple[float, ...]:
+    """A lever's values as a grid axis holds them (12 significant digits, finite)."""
+    xs = [float(x) for x in xs]
+    if not all(np.isfinite(xs)):
+        raise ValueError("values must be finite numbers")
+    return parse_values(key, xs)
 
 
 @dataclass(frozen=True)
@@ -67,13 +76,11 @@ class Lever:
                 n = int(n)
                 if n < 2 or not float(lo) < float(hi):
                     raise ValueError("needs lo < hi and n >= 2")
-                values = tuple(np.linspace(float(lo), float(hi), n).round(12))
+                values = _values(key, np.linspace(float(lo), float(hi), n))
             else:
-                values = tuple(sorted({float(v) for v in spec.split(",")}))
+                values = tuple(sorted(set(_values(key, [float(v) for v in spec.split(",")]))))
         except ValueError as exc:
             raise ConfigError(f"--lever {text!r}: {exc}") from exc
-        if not all(np.isfinite(values)):
-            raise ConfigError(f"--lever {text!r}: values must be finite numbers")
         return Lever(key.lstrip("+"), values)
 
 
@@ -158,8 +165,6 @@ def search(
     Raises:
         ConfigError: one line for bad input, before any run.
     """
-    from sim.api import run
-
     if metric not in METRICS:
         raise ConfigError(f"--metric {metric!r}: not a metric (python -m sim --list metrics)")
     if target is None and budget is None:
@@ -183,30 +188,33 @@ def search(
     phase = phase or names[-1]
     done: dict[tuple, dict] = {}
 
-    def evaluate(point: tuple, step: int) -> dict:
-        if point in done:
-            return done[point]
+    def evaluate(grids: list[np.ndarray], step: int) -> None:
+        """Run one grid of designs as one grid-mode run (stacked where the engine can)."""
+        points = [tuple(float(x) for x in p) for p in itertools.product(*grids)]
+        if all(p in done for p in points):
+            return
         trial = cfg.copy()
-        for lv, x in zip(levers, point, strict=True):
-            OmegaConf.update(trial, lv.key, float(x))
-        res = run(trial)
-        m = res.metrics[phase]
-        s = dict(m[metric])
-        if s["mean"] is None:
-            rounds = res.rounds[res.rounds["phase"] == phase]
-            if metric not in VACUOUS or rounds[VACUOUS[metric]].sum() > 0:
-                raise ConfigError(f"{metric} is undefined in phase '{phase}' at {point}")
-            s = {"mean": 0.0, "ci_low": None, "ci_high": None}  # nothing unseen: vacuously 0
-        cost = float(m["oversight_cost"]["mean"])
-        ok = (target is None or s["mean"] <= target) and (budget is None or cost <= budget)
-        row = {lv.key: float(x) for lv, x in zip(levers, point, strict=True)}
-        row |= {"value": s["mean"], "ci_low": s["ci_low"], "ci_high": s["ci_high"],
-                "cost": cost, "feasible": bool(ok), "round": step}  # fmt: skip
-        done[point] = row
-        if progress:
-            print(f"[{len(done)}] {point}: {metric}={s['mean']:.4g} cost={cost:.4g}",
-                  file=sys.stderr, flush=True)  # fmt: skip
-        return row
+        axes = {lv.key: [float(x) for x in g] for lv, g in zip(levers, grids, strict=True)}
+        OmegaConf.update(trial, "sweep.grid", axes, merge=False)
+        res = run_grid(trial, progress=False)
+        for i, point in enumerate(points):
+            if point in done:
+                continue
+            m = res.point_metrics(i)[phase]
+            s = dict(m[metric])
+            if s["mean"] is None:
+                if metric not in VACUOUS or (s.get("trials") or 0) > 0:
+                    raise ConfigError(f"{metric} is undefined in phase '{phase}' at {point}")
+                s = {"mean": 0.0, "ci_low": None, "ci_high": None}  # nothing unseen: vacuously 0
+            cost = float(m["oversight_cost"]["mean"])
+            ok = (target is None or s["mean"] <= target) and (budget is None or cost <= budget)
+            row = {lv.key: float(x) for lv, x in zip(levers, point, strict=True)}
+            row |= {"value": s["mean"], "ci_low": s["ci_low"], "ci_high": s["ci_high"],
+                    "cost": cost, "feasible": bool(ok), "round": step}  # fmt: skip
+            done[point] = row
+            if progress:
+                print(f"[{len(done)}] {point}: {metric}={s['mean']:.4g} cost={cost:.4g}",
+                      file=sys.stderr, flush=True)  # fmt: skip
 
     def rank(row):  # the leader's order: feasible first, then its objective
         first, second = (row["cost"], row["value"]) if target is not None else (
@@ -215,8 +223,7 @@ def search(
 
     grids = [np.asarray(lv.values) for lv in levers]
     for step in range(refine + 1):
-        for point in itertools.product(*grids):
-            evaluate(tuple(float(x) for x in point), step)
+        evaluate(grids, step)
         best = min(done.values(), key=rank)
         if step == refine:
             break
@@ -225,7 +232,7 @@ def search(
             x = best[lv.key]
             i = int(np.argmin(np.abs(grid - x)))
             lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-            new.append(np.unique(np.linspace(lo, hi, len(lv.values)).round(12)))
+            new.append(np.unique(_values(lv.key, np.linspace(lo, hi, len(lv.values)))))
         grids = new
     table = pd.DataFrame(list(done.values()))
     feasible = bool(best["feasible"])

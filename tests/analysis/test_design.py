@@ -63,6 +63,27 @@ def test_a_lever_on_two_keys_and_a_target_nobody_meets():
     assert "No design" in res.describe()
 
 
+def test_each_design_of_the_search_is_its_single_run():
+    """The grids run in grid mode (stacked and grouped levers); every evaluated design's
+    value, interval and cost are those of its own single run, exactly."""
+    from sim import run
+
+    ov = ["scenario=scheming_mix", "mitigation=[random_audits,interpretability]",
+          "n_agents=60", "replicates=2"]  # fmt: skip
+    levers = [Lever(RATE, (0.0, 0.2, 0.4)), Lever("mitigation.interpretability.rate", (0.0, 0.5))]
+    res = search(ov, levers, target=0.05, refine=1)
+    assert len(res.evaluations) > 6  # the refinement ran designs of its own
+    for row in res.evaluations.to_dict("records"):
+        m = run([*ov, *(f"{lv.key}={row[lv.key]!r}" for lv in levers)]).metrics
+        s = m[res.phase]["unobserved_defection_rate"]
+        assert (row["value"], row["ci_low"], row["ci_high"]) == (
+            s["mean"],
+            s["ci_low"],
+            s["ci_high"],
+        )
+        assert row["cost"] == m[res.phase]["oversight_cost"]["mean"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
