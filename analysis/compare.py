@@ -207,18 +207,21 @@ def prepare(
     return Spec(tuple(overrides), tuple(names), phase, probe=probe), configs
 
 
-def run_designs(spec: Spec, configs: dict, out: Path, progress: bool = True) -> dict[str, Results]:
+def run_designs(
+    spec: Spec, configs: dict, out: Path, progress: bool = True, workers: int = 1
+) -> dict[str, Results]:
     """Run (or reuse) every design's run folder under ``out/runs``.
 
     A design whose folder is complete with the same config is reused, not re-run; a
-    folder of another comparison is never overwritten.
+    folder of another comparison is never overwritten. ``workers`` processes run the
+    designs (:func:`sim.api.execute_all`; the results do not depend on it).
 
     Raises:
         ConfigError: ``out`` holds a different comparison, or a run folder's config differs.
     """
     from omegaconf import OmegaConf
 
-    from sim.api import execute
+    from sim.api import execute_all
 
     out = claim(out)  # not a symlink, not a folder holding files this project did not write
     manifest = out / "compare.json"
@@ -230,8 +233,8 @@ def run_designs(spec: Spec, configs: dict, out: Path, progress: bool = True) -> 
             )
     else:
         manifest.write_text(spec.to_json())
-    results = {}
-    for i, name in enumerate(spec.designs):
+    results, todo = {}, []
+    for name in spec.designs:
         folder = out / "runs" / name
         want = OmegaConf.to_container(configs[name], resolve=True)
         if (folder / COMPLETE).exists():
@@ -243,12 +246,13 @@ def run_designs(spec: Spec, configs: dict, out: Path, progress: bool = True) -> 
             if res.replicates is not None:
                 results[name] = res
                 continue
+        todo.append(name)
+    for i, res in execute_all([configs[n] for n in todo], workers):
         if progress:
-            print(f"[{i + 1}/{len(spec.designs)}] {name}", flush=True)
-        res = execute(configs[name], progress=progress)
-        res.save(folder, figure=False)  # the comparison's figures are its own
-        results[name] = res
-    return results
+            print(f"[{i + 1}/{len(todo)}] {todo[i]}", flush=True)
+        res.save(out / "runs" / todo[i], figure=False)  # the comparison's figures are its own
+        results[todo[i]] = res
+    return {name: results[name] for name in spec.designs}
 
 
 def load_designs(out: str | Path) -> tuple[Spec, dict[str, Results]]:

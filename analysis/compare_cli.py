@@ -11,7 +11,8 @@ from sim.errors import ConfigError
 from sim.mitigations import MITIGATIONS
 
 USAGE = """python -m analysis compare [overrides ...] [--designs D ...] [--phase P]
-                                 [--probe ROUNDS] [--budget B] [--out DIR] [--from DIR]"""
+                                 [--probe ROUNDS] [--budget B] [--out DIR] [--from DIR]
+                                 [--workers N]"""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -48,6 +49,10 @@ def parser() -> argparse.ArgumentParser:
         "--from", dest="source", type=Path, default=None,
         help="re-analyse a saved comparison folder without running anything",
     )  # fmt: skip
+    p.add_argument(
+        "--workers", type=int, default=1,
+        help="processes that run the designs (default 1; the results do not depend on it)",
+    )  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return p
 
@@ -59,6 +64,8 @@ def cli(argv: list[str]) -> int:
 
     try:
         args = parse(parser(), argv)
+        if args.workers < 1:
+            raise ConfigError(f"--workers={args.workers} must be >= 1")
         if args.budget is not None and not args.budget >= 0:
             raise ConfigError(f"--budget={args.budget} must be >= 0")
         budget = args.budget
@@ -72,7 +79,7 @@ def cli(argv: list[str]) -> int:
             name = configs["baseline"].name
             stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
             out = args.out or Path("comparisons") / str(name) / stamp
-            results = run_designs(spec, configs, out, progress=not args.quiet)
+            results = run_designs(spec, configs, out, not args.quiet, args.workers)
         _, verdicts, front = analyse(spec, results, out, budget)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)

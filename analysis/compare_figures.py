@@ -72,9 +72,13 @@ def forest_figure(table: pd.DataFrame, verdicts: pd.DataFrame, phase: str, stem:
             d = rows["diff"].to_numpy(dtype=float)
             err = np.vstack([d - rows["diff_low"], rows["diff_high"] - d]).astype(float)
             ax.axvline(0, color="#999999", lw=0.8, zorder=0)
-            for yi, di, e0, e1, col in zip(y, d, err[0], err[1], colors, strict=True):
-                if np.isfinite(di):
-                    ax.errorbar(di, yi, xerr=[[e0], [e1]], fmt="o", color=col, ms=4, capsize=2)
+            finite = np.isfinite(d)
+            for col in dict.fromkeys(
+                colors
+            ):  # one errorbar per colour: the same marks, fewer artists
+                k = finite & np.array([c == col for c in colors])
+                if k.any():
+                    ax.errorbar(d[k], y[k], xerr=err[:, k], fmt="o", color=col, ms=4, capsize=2)
             title = LABELS.get(metric, metric)
             ax.set_title(title if behaviour is None else f"{title}\n({behaviour})", fontsize=9)
             ax.set_xlabel("difference from baseline", fontsize=8)

@@ -1,13 +1,13 @@
 """Benchmark: ``python -m analysis compare`` here against a baseline checkout, end to end.
 
 Runs the same comparison (default ``scenario=scheming_mix``, every mitigation alone) in this
-checkout and in ``--baseline`` (another checkout of the project, e.g. a ``git worktree`` of an
-earlier commit), interleaved, with the same interpreter; prints each run's wall time, the
-medians and their ratio, and checks that the two give the same verdicts and the same
-comparison table (``--ignore`` names metrics allowed to differ, e.g. ``sandbag_p_value``
-across a change of its method).
+checkout and in ``--baseline`` (another checkout of the project at an earlier commit),
+interleaved, each with its checkout's own ``.venv`` (``make setup`` there; else this
+interpreter); prints each run's wall time, the medians and their ratio, and checks that
+the two give the same verdicts and the same comparison table (``--ignore`` names metrics
+allowed to differ, e.g. ``sandbag_p_value`` across a change of its method).
 
-    git worktree add /tmp/base <commit>
+    git clone -q . /tmp/base && git -C /tmp/base checkout <commit> && make -C /tmp/base setup
     python benchmarks/compare.py --baseline /tmp/base --runs 3 --ignore sandbag_p_value
 """
 
@@ -39,9 +39,15 @@ def machine() -> str:
     return platform.processor() or platform.machine()
 
 
+def python(tree: Path) -> str:
+    """The checkout's own interpreter (``tree/.venv``, from ``make setup``), else this one."""
+    own = tree / ".venv" / "bin" / "python"
+    return str(own) if own.exists() else sys.executable
+
+
 def once(tree: Path, overrides: list[str], out: Path) -> float:
     """Wall time of one comparison run in ``tree`` (its folder: ``out``)."""
-    cmd = [sys.executable, "-m", "analysis", "compare", *overrides, "--out", str(out), "--quiet"]
+    cmd = [python(tree), "-m", "analysis", "compare", *overrides, "--out", str(out), "--quiet"]
     start = time.perf_counter()
     subprocess.run(cmd, cwd=tree, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+import sim.codes as codes
 from agents.base import Reason
 from sim.core import Outcome
 from sim.episode_types import type_names
@@ -90,6 +91,7 @@ TRAIT_SUMS = ("sigma", "gamma", "nu", "h", "kappa", "lam")
 """The fixed traits whose population sums each round records (``sum_<trait>``)."""
 _IDX = {name: i for i, name in enumerate(STATS)}
 _TRAIT_ROWS = [_IDX[f"sum_{k}"] for k in TRAIT_SUMS]
+_COUNTED_ROWS = [_IDX[k] for k in codes.COUNTED]
 
 
 @dataclass(frozen=True)
@@ -222,37 +224,25 @@ class Recorder:
         d, ep, dec = self.data, out.episode, out.decision
         count = _count
         comply = dec.comply
-        cue = ep.cue
-        if out.etype is None:
-            d[_IDX["n_conflict"], :, t] = self.n_agents
-            conflict = True
-        else:
+        conflict = None
+        if out.etype is not None:
             conflict = out.etype == 0
-            cue = cue & conflict
-            d[_IDX["n_conflict"], :, t] = count(conflict, axis=1)
             self._record_repertoire(t, state, out)
-        comply_cue = comply & cue
-        d[0, :, t] = count(cue, axis=1)
-        d[1, :, t] = count(comply_cue, axis=1)
-        d[2, :, t] = count(comply, axis=1) - d[1, :, t]
-        d[3, :, t] = count(dec.faked & ep.aware & cue, axis=1)
-        d[4, :, t] = count(out.observed, axis=1)
-        d[5, :, t] = count(comply & out.observed, axis=1)
-        tr = state.traits
-        d[6, :, t] = count(tr.nu * state.theta <= tr.kappa, axis=1)
-        d[7, :, t] = state.theta.sum(axis=1, dtype=np.float64)
-        d[8, :, t] = state.phi.sum(axis=1, dtype=np.float64)
+        tr = state.traits  # the conflict episodes' counts, from one code per agent
+        cue = ep.cue if conflict is None else ep.cue & conflict
+        pref = tr.nu * state.theta <= tr.kappa
+        hist = codes.histogram(
+            dec.reason, cue, comply, out.observed, dec.faked, ep.aware, pref, conflict
+        )
+        d[_COUNTED_ROWS, :, t] = codes.counts(hist).T  # n_conflict: N without a repertoire
+        d[_IDX["sum_theta"], :, t] = state.theta.sum(axis=1, dtype=np.float64)
+        d[_IDX["sum_phi"], :, t] = state.phi.sum(axis=1, dtype=np.float64)
         if tr is not self._traits:  # traits are immutable arrays, replaced whole when they change
             self._traits = tr
             self._trait_sums = np.stack(
                 [getattr(tr, k).sum(axis=1, dtype=np.float64) for k in TRAIT_SUMS]
             )
         d[_TRAIT_ROWS, :, t] = self._trait_sums
-        for i, reason in enumerate(Reason):
-            d[9 + i, :, t] = count(dec.reason == reason, axis=1)
-        unseen = ~out.observed & conflict
-        d[_IDX["n_unobserved"], :, t] = count(unseen, axis=1)
-        d[_IDX["defect_unobserved"], :, t] = count(unseen & ~comply, axis=1)
         w = out.watch
         if w is not None and w.audited is not None:
             d[_IDX["n_audited"], :, t] = count(w.audited, axis=1)

@@ -133,6 +133,20 @@ def test_rerun_reuses_runs_and_reanalysis_runs_nothing(compared, capsys):
     assert stamp == {p: p.stat().st_mtime_ns for p in (compared / "runs").glob("*/metrics.json")}
 
 
+def test_two_workers_give_the_same_comparison(compared, tmp_path):
+    """The designs run in two processes: the same run folders' numbers and tables."""
+    out = tmp_path / "w"
+    code = main(["compare", *SMALL, "--designs", "noisy_monitoring", "objector_channel",
+                 "random_audits+interpretability", "--out", str(out), "--quiet",
+                 "--workers", "2"])  # fmt: skip
+    assert code == 0
+    for name in ("comparison.csv", "verdicts.csv", "frontier.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(out / name), pd.read_csv(compared / name))
+    for run in (compared / "runs").iterdir():
+        assert (out / "runs" / run.name / "metrics.json").read_text() == (
+            run / "metrics.json").read_text()  # fmt: skip
+
+
 def test_another_comparison_never_overwrites_a_folder(compared, capsys):
     before = (compared / "compare.json").read_text()
     code = main(["compare", *SMALL, "--designs", "weight_security", "--out", str(compared)])
@@ -153,6 +167,7 @@ def test_another_comparison_never_overwrites_a_folder(compared, capsys):
         (["mitigation=[random_audits]"], "--designs"),
         (["--probe", "-1"], "--probe"),
         (["--probe", "5", "--phase", "deployment_probe"], "--phase"),
+        (["--workers", "0"], "--workers"),
     ],
 )
 def test_bad_input_stops_before_anything_is_written(tmp_path, capsys, args, needle):
