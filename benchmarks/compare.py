@@ -66,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline", type=Path, required=True, help="the baseline checkout")
     p.add_argument("--runs", type=int, default=3, help="runs of each tree, interleaved")
     p.add_argument("--ignore", nargs="*", default=[], help="metrics allowed to differ")
+    p.add_argument(
+        "--workers", type=int, default=1,
+        help="this tree's compare --workers (the baseline runs as it can, one process)",
+    )  # fmt: skip
     p.add_argument("overrides", nargs="*", default=["scenario=scheming_mix"])
     args = p.parse_args(argv)
     times: dict[str, list[float]] = {"baseline": [], "this tree": []}
@@ -73,9 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.runs):
             for name, tree in (("baseline", args.baseline), ("this tree", HERE)):
                 out = Path(tmp) / f"{name.replace(' ', '_')}_{i}"
-                times[name].append(once(tree, args.overrides, out))
+                mine = tree == HERE and args.workers > 1
+                extra = ["--workers", str(args.workers)] if mine else []
+                times[name].append(once(tree, [*args.overrides, *extra], out))
         same_results(Path(tmp) / "baseline_0", Path(tmp) / "this_tree_0", set(args.ignore))
-    print(f"machine: {machine()}; python -m analysis compare {' '.join(args.overrides)}")
+    print(f"machine: {machine()}; python -m analysis compare {' '.join(args.overrides)}"
+          f" (this tree: --workers {args.workers})")  # fmt: skip
     for name, ts in times.items():
         print(f"{name}: median {statistics.median(ts):.1f} s ({', '.join(f'{t:.1f}' for t in ts)})")
     ratio = statistics.median(times["baseline"]) / statistics.median(times["this tree"])
