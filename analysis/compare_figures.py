@@ -73,9 +73,8 @@ def forest_figure(table: pd.DataFrame, verdicts: pd.DataFrame, phase: str, stem:
             err = np.vstack([d - rows["diff_low"], rows["diff_high"] - d]).astype(float)
             ax.axvline(0, color="#999999", lw=0.8, zorder=0)
             finite = np.isfinite(d)
-            for col in dict.fromkeys(
-                colors
-            ):  # one errorbar per colour: the same marks, fewer artists
+            # one errorbar per colour: the same marks as one per design, fewer artists
+            for col in dict.fromkeys(colors):
                 k = finite & np.array([c == col for c in colors])
                 if k.any():
                     ax.errorbar(d[k], y[k], xerr=err[:, k], fmt="o", color=col, ms=4, capsize=2)

@@ -64,7 +64,10 @@ def make_game(
     parameters are stacked (:func:`sim.params.stack_round_params`).
     """
     probe = not phase.oversight  # a deployment probe: the trainer and its mitigations withdrawn
-    ov = None if probe else design(params, points)
+    each_ov = (
+        None if points is None else [Oversight.from_mitigations(p.mitigations) for p in points]
+    )
+    ov = None if probe else design(params, points, each_ov)
 
     def one(p: RunParams, ov: Oversight | None):
         if probe:  # nothing observed, and every agent believes it (prior 0)
@@ -75,7 +78,7 @@ def make_game(
     if points is None:
         rp = one(params, ov)
     else:  # each point's round under its own design, then stacked
-        each = [one(p, Oversight.from_mitigations(p.mitigations)) for p in points]
+        each = [one(p, o) for p, o in zip(points, each_ov, strict=True)]
         rp = stack_round_params(each, params.replicates)
     rule = get_rule(params.rule)
     look = outlook(params, phase, rp, ov)
@@ -121,12 +124,18 @@ def outlook(
     )
 
 
-def design(params: RunParams, points: tuple[RunParams, ...] | None = None) -> Oversight | None:
-    """The in-round constants of a run's design, or of a grid run's points (stacked)."""
+def design(
+    params: RunParams, points: tuple[RunParams, ...] | None = None, each: list | None = None
+) -> Oversight | None:
+    """The in-round constants of a run's design, or of a grid run's points (stacked).
+
+    ``each``: the points' own designs, when the caller has made them already.
+    """
     if points is None:
         return Oversight.from_mitigations(params.mitigations)
-    designs = [Oversight.from_mitigations(p.mitigations) for p in points]
-    return Oversight.stack(designs, params.replicates)
+    if each is None:
+        each = [Oversight.from_mitigations(p.mitigations) for p in points]
+    return Oversight.stack(each, params.replicates)
 
 
 def _audits(ov: Oversight | None):

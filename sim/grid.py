@@ -23,9 +23,7 @@ docs/sweeps.md has the details.
 from __future__ import annotations
 
 import itertools
-import math
 import os
-import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -41,6 +39,7 @@ from sim.config import UNIT, check, parse_limits, to_params
 from sim.engine import Run
 from sim.errors import ConfigError
 from sim.grid_axes import (
+    MAX_POINTS,
     MITIGATION,
     STACKED,
     categorical_values,
@@ -48,6 +47,7 @@ from sim.grid_axes import (
     integer_values,
     leaf,
     mitigation_axis,
+    parse_values,
     split,
     with_values,
 )
@@ -56,88 +56,14 @@ from sim.metrics import RATES, phase_counts, phase_values, rates, summarize_metr
 from sim.mitigations import Mitigations
 from sim.mitigations import _value as mitigation_value
 from sim.params import RunParams
-from sim.population import FLOAT32_MAX, parse_dist
+from sim.population import parse_dist
 from sim.resources import check_run
 from sim.results import COMPLETE, config_hash, read_config, read_parquet, write_folder
 
 GRID_KEYS = STACKED
 """The config keys the engine stacks as rows of one run (any other leaf groups the points)."""
-MAX_POINTS = 1_000_000
 SUMMARY_COLUMNS = ("mean", "ci_low", "ci_high", "n", "interval", "events", "trials")
 """A point's summary of a metric, as metrics.json has it (``metrics.parquet``'s columns)."""
-_CALL = re.compile(r"^\s*(linspace|logspace|range)\s*\((.*)\)\s*$")
-
-
-def _number(key: str, text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise ConfigError(f"{key}: {text.strip()!r} is not a number") from None
-    if not math.isfinite(x):
-        raise ConfigError(f"{key}: {text.strip()!r} is not a finite number")
-    return x
-
-
-def _count(key: str, n: float) -> int:
-    """An axis's number of values, refused past :data:`MAX_POINTS` before any is made."""
-    if n > MAX_POINTS:
-        raise ConfigError(f"{key}: {n:,.0f} values, more than {MAX_POINTS:,} on one axis")
-    return int(n)
-
-
-def _tidy(x: float) -> float:
-    """``0.06000000000000001`` -> ``0.06``: the value a user would type for the same point."""
-    return float(f"{float(x):.12g}")
-
-
-def parse_values(key: str, spec: Any) -> tuple[float, ...]:
-    """The values of one axis: a number, a list, or a ``linspace``/``logspace``/``range`` call.
-
-    ``linspace(a,b,n)`` and ``logspace(a,b,n)`` (``10**a .. 10**b``) are numpy's;
-    ``range(start,stop,step)`` excludes ``stop``, like Hydra's ``range`` sweep.
-
-    Raises:
-        ConfigError: one line naming ``key``.
-    """
-    if isinstance(spec, bool):
-        raise ConfigError(f"{key}={spec!r} must be numbers, a list, or linspace/logspace/range")
-    if isinstance(spec, int | float):
-        return (_tidy(spec),)
-    if isinstance(spec, list | tuple):
-        if not spec:
-            raise ConfigError(f"{key}: the list of values is empty")
-        out = []
-        for v in spec:
-            if isinstance(v, bool) or not isinstance(v, int | float):
-                raise ConfigError(f"{key}: {v!r} is not a number")
-            out.append(_tidy(v))
-        return tuple(out)
-    m = _CALL.match(str(spec))
-    if m is None:
-        raise ConfigError(
-            f"{key}={spec!r} must be numbers, a list, linspace(a,b,n), logspace(a,b,n) "
-            "or range(start,stop,step)"
-        )
-    name, args = m.group(1), [a for a in m.group(2).split(",") if a.strip()]
-    nums = [_number(key, a) for a in args]
-    if name in ("linspace", "logspace"):
-        if len(nums) != 3 or nums[2] < 1 or nums[2] != int(nums[2]):
-            raise ConfigError(f"{key}: {name}(a,b,n) needs two numbers and an integer n >= 1")
-        n = _count(key, nums[2])
-        if name == "logspace" and max(nums[0], nums[1]) > math.log10(FLOAT32_MAX):
-            raise ConfigError(
-                f"{key}: logspace up to 10**{max(nums[0], nums[1]):g} is past float32's "
-                f"{FLOAT32_MAX:.3g} (the core computes in float32)"
-            )
-        fn = np.linspace if name == "linspace" else np.logspace
-        return tuple(_tidy(v) for v in fn(nums[0], nums[1], n))
-    if len(nums) not in (2, 3) or (len(nums) == 3 and nums[2] == 0):
-        raise ConfigError(f"{key}: range(start,stop[,step]) needs a non-zero step")
-    start, stop, step = (*nums, 1.0) if len(nums) == 2 else nums
-    n = _count(key, np.ceil(round((stop - start) / step, 9)))
-    if n < 1:
-        raise ConfigError(f"{key}: range({start:g},{stop:g},{step:g}) is empty")
-    return tuple(_tidy(start + i * step) for i in range(n))
 
 
 def parse_grid(grid: Mapping[str, Any], base: Mapping[str, Any] | None = None) -> dict[str, tuple]:
