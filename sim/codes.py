@@ -7,9 +7,9 @@ bins, twice as many in a repertoire round), and every count is a sum of histogra
 (:data:`INDICATORS`): one counting pass instead of fifteen boolean counts. The counts
 are integers, the same as counting each mask (``tests/sim/test_codes.py``).
 
-A compiled (numba) version of this histogram and of the conflict round was tried and
-not kept: the round was slower than numpy's and the histogram saved about 5% of a
-recorded round (docs/performance.md, "Recording and compiled kernels").
+Where the compiled conflict round of :mod:`sim.kernels` plays a round, it packs the same
+codes and counts them in its own pass (``Outcome.codes``), and the recorder reads that
+histogram instead (``tests/sim/test_kernels.py`` checks the two are equal).
 """
 
 from __future__ import annotations

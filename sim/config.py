@@ -43,6 +43,7 @@ from sim.config_schema import (  # noqa: F401 - re-exported
 from sim.config_source import CONFIG_DIR, CONFIG_NAME, ConfigSource  # noqa: F401 - re-exported
 from sim.episode_types import param_kinds, plugin_classes, type_names
 from sim.errors import ConfigError
+from sim.kernels import mode as kernel_mode
 from sim.mitigations import parse_mitigations
 from sim.outdir import safe_name
 from sim.params import (
@@ -238,6 +239,10 @@ def to_params(cfg: DictConfig) -> RunParams:
         c = OmegaConf.to_container(cfg, resolve=True)
     except Exception as exc:  # an interpolation that does not resolve, and the like
         raise ConfigError(one_line(exc)) from exc
+    try:  # the environment's choice of kernel (sim.kernels), before anything runs
+        kernel_mode()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     check_keys(c)
     pop, tr = c["population"], c["trainer"]
     load_pending()  # plug-ins met while they were importing the simulator

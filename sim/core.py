@@ -21,6 +21,7 @@ from agents.trainers import TrainerPolicy
 from agents.utilities import future_unobserved
 from sim.episode_types import kinds as episode_kinds
 from sim.episodes import Record, Repertoire, repertoire_step
+from sim.kernels import conflict_round
 from sim.oversight import Oversight, Watch, inspect, train
 from sim.oversight import after as oversight_after
 from sim.oversight import observe as oversight_observe
@@ -106,6 +107,9 @@ class Outcome:
     records: dict[str, Record] | None = None
     replaced: np.ndarray | None = None
     watch: Watch | None = None
+    codes: np.ndarray | None = None
+    """The ``(R, 256)`` histogram of the agents' codes (:mod:`sim.codes`) when the compiled
+    round (:mod:`sim.kernels`) counted them, else None (the recorder counts them)."""
 
 
 def loss_rate(state: State, params: RoundParams) -> np.ndarray:
@@ -206,8 +210,12 @@ def transition(
     for the draws only some agents need) are needed only when ``game.repertoire`` is set,
     ``w`` (the oversight uniforms, ``(R, W_UNIFORMS, N)``) only under in-round mitigations
     that draw (:mod:`sim.oversight`). Given them in the same state, the result is the
-    same, bit for bit.
+    same, bit for bit. Where :mod:`sim.kernels` applies (numba installed, a conflict-only
+    round of the default rule and trainer), its compiled round computes the same arrays.
     """
+    if (compiled := conflict_round(state, game, u)) is not None:
+        state, observed, episode, decision, codes = compiled
+        return state, Outcome(observed, episode, decision, watch=Watch(observed), codes=codes)
     observed, audited, episode = draw_episode(state, game, u, w)
     decision = game.rule.decide(state.traits, state.theta, state.phi, episode)
     seen = watch(state, game, observed, audited, episode, decision, w)

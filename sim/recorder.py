@@ -229,11 +229,13 @@ class Recorder:
             conflict = out.etype == 0
             self._record_repertoire(t, state, out)
         tr = state.traits  # the conflict episodes' counts, from one code per agent
-        cue = ep.cue if conflict is None else ep.cue & conflict
-        pref = tr.nu * state.theta <= tr.kappa
-        hist = codes.histogram(
-            dec.reason, cue, comply, out.observed, dec.faked, ep.aware, pref, conflict
-        )
+        hist = out.codes  # the compiled round counted them (sim.kernels)
+        if hist is None:
+            cue = ep.cue if conflict is None else ep.cue & conflict
+            pref = tr.nu * state.theta <= tr.kappa
+            hist = codes.histogram(
+                dec.reason, cue, comply, out.observed, dec.faked, ep.aware, pref, conflict
+            )
         d[_COUNTED_ROWS, :, t] = codes.counts(hist).T  # n_conflict: N without a repertoire
         d[_IDX["sum_theta"], :, t] = state.theta.sum(axis=1, dtype=np.float64)
         d[_IDX["sum_phi"], :, t] = state.phi.sum(axis=1, dtype=np.float64)
