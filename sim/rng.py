@@ -25,6 +25,7 @@ class Component(IntEnum):
     OVERSIGHT = 5  # the in-round mitigations' draws (sim.oversight)
     SELECTION = 6  # selection across generations (sim.selection), sub-stream per use
     LEARNER = 7  # the learners' exploration and tie draws (agents.learners)
+    ENV = 8  # the environments' own draws, outside the run's rounds (sim.envs.views)
 
 
 def seed_sequence(seed: int, replicate: int, component: Component, *sub: int):

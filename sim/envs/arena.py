@@ -31,12 +31,21 @@ from sim.episodes import CONFLICT
 from sim.params import RunParams
 
 
+class _NoRecorder:
+    """A recorder that keeps nothing (an environment built with ``record=False``)."""
+
+    def record(self, t, state, outcome) -> None:  # noqa: D102
+        return None
+
+
 class Arena:
     """A run whose agents' actions are set from outside, round by round.
 
     Args:
         params: validated run parameters (``params.rule`` is ignored: the actions are
             external).
+        record: keep the run's per-round aggregates (``run.recorder``); False plays the
+            same rounds without recording them.
 
     Attributes:
         run: the underlying :class:`sim.engine.Run` (its ``state``, ``recorder``, ``t``).
@@ -49,9 +58,11 @@ class Arena:
             requests, after :meth:`observe`; None in a run of conflict requests only.
     """
 
-    def __init__(self, params: RunParams):
+    def __init__(self, params: RunParams, record: bool = True):
         self.rule = ExternalRule()
         self.run = Run(params, rule=self.rule)
+        if not record:
+            self.run.recorder = _NoRecorder()
         self.episode: Episode | None = None
         self.observed: np.ndarray | None = None
         self.etype: np.ndarray | None = None

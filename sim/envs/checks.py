@@ -54,6 +54,16 @@ def seed_of(seed, key: str = "seed") -> int | None:
     return int(seed)
 
 
+def sets_seed(overrides) -> bool:
+    """Whether Hydra ``overrides`` set the run's ``seed`` (``seed=3``, ``+seed=3``)."""
+    if isinstance(overrides, str):
+        overrides = (overrides,)
+    try:
+        return any(o.lstrip("+~").split("=", 1)[0].strip() == "seed" for o in overrides)
+    except (TypeError, AttributeError):  # not strings: env_params refuses them
+        return False
+
+
 def options_of(options) -> None:
     """``reset(options=...)``: None or a dict (not used)."""
     if options is not None and not isinstance(options, Mapping):

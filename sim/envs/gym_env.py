@@ -12,12 +12,13 @@ is True after the last round of the last phase. docs/envs.md describes it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import gymnasium as gym
 import numpy as np
 
-from sim.envs import checks
+from sim.envs import checks, views
 from sim.envs.parallel import TrainingGameParallelEnv, env_params
 from sim.params import RunParams
 
@@ -32,17 +33,25 @@ class TrainingGameEnv(gym.Env):
         params: validated :class:`sim.params.RunParams` instead of overrides.
         preference_bins: the bins of ``theta`` in the observation (an integer in
             ``[1, 2**24]``).
-        render_mode: must be None (nothing to render).
+        render_mode: None, ``"ansi"`` or ``"rgb_array"`` (:mod:`sim.envs.views`).
+        observation: ``"multidiscrete"`` (the default) or ``"onehot"`` (a flat ``Box``).
+        record: keep the run's per-round aggregates (False: faster, the same rounds).
 
     Raises:
         ConfigError: a bad argument, one line naming it.
 
     Seeding: ``reset(seed=s)`` plays the run of the config with ``seed=s``; ``reset()``
-    with no seed uses the config's seed the first time and then draws each new seed from
-    the environment's generator (``np_random``), so a sequence of resets is reproducible.
+    with no seed uses the config's seed the first time if one was given (a ``seed=``
+    override, or ``params``), else a seed from the operating system's entropy (so the
+    copies of ``gym.make_vec`` differ, as Gymnasium's own environments do), and then
+    draws each new seed from the environment's generator (``np_random``), so a sequence
+    of resets is reproducible from the first; ``reset``'s info carries the ``seed``.
+
+    ``spec.max_episode_steps`` is the lifetime's length (every phase's rounds), which
+    ``gym.make`` cannot know before the overrides are read.
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": list(views.RENDER_MODES), "render_fps": 4}
 
     def __init__(
         self,
@@ -50,16 +59,33 @@ class TrainingGameEnv(gym.Env):
         params: RunParams | None = None,
         preference_bins: int = 10,
         render_mode: str | None = None,
+        observation: str = "multidiscrete",
+        record: bool = True,
     ):
+        seed_given = params is not None or checks.sets_seed(overrides)
         params = env_params(overrides, params, n_agents=1)
         self.game = TrainingGameParallelEnv(
             params=params, trainer="config", preference_bins=preference_bins,
-            render_mode=render_mode,
+            render_mode=render_mode, observation=observation, record=record,
         )  # fmt: skip
+        self.game._config_seed = params.seed if seed_given else None
         self.params = params
-        self.render_mode = None
+        self.render_mode = self.game.render_mode
+        self.max_episode_steps = sum(p.rounds for p in params.phases)
+        self._spec = None
         self.observation_space = self.game.observation_space("agent_0")
         self.action_space = self.game.action_space("agent_0")
+
+    @property
+    def spec(self):
+        """The registration's spec, with ``max_episode_steps`` the lifetime's length."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, value) -> None:  # gym.make sets it after construction
+        if value is not None:
+            value = dataclasses.replace(value, max_episode_steps=self.max_episode_steps)
+        self._spec = value
 
     @property
     def arena(self):
@@ -76,11 +102,13 @@ class TrainingGameEnv(gym.Env):
         seed = checks.seed_of(seed)
         checks.options_of(options)
         if seed is None and self._np_random is None:
-            seed = self.params.seed
+            seed = self.game._config_seed
+            if seed is None:  # Gymnasium's convention: the operating system's entropy
+                seed = int(np.random.default_rng().integers(2**31))
         super().reset(seed=seed)
         run_seed = seed if seed is not None else int(self.np_random.integers(2**31))
         obs, _ = self.game.reset(seed=run_seed)
-        return obs["agent_0"], self._info()
+        return obs["agent_0"], {**self._info(), "seed": run_seed}
 
     def step(self, action, reason: np.ndarray | None = None):
         """Play one round; returns ``(observation, reward, terminated, truncated, info)``.
@@ -102,6 +130,6 @@ class TrainingGameEnv(gym.Env):
         run = self.game.arena.run
         return {"round": int(run.t), "phase": run.phase.name}
 
-    def render(self) -> None:
-        """Nothing to render (``render_modes`` is empty)."""
-        return None
+    def render(self):
+        """The observation as text (``ansi``) or a picture (``rgb_array``), else None."""
+        return self.game.render()

@@ -37,12 +37,13 @@ from pettingzoo import ParallelEnv
 
 from agents.monitors import MONITORS, share
 from sim.config import load_params
-from sim.envs import checks
+from sim.envs import checks, views
 from sim.envs.arena import Arena
 from sim.episode_types import type_names
 from sim.episodes import CONFLICT
 from sim.errors import ConfigError
 from sim.params import RunParams, TrainerParams
+from sim.rng import Component, generator
 
 ENV_NAME = "training_game_v0"
 TRAINER = "trainer"
@@ -167,7 +168,12 @@ class TrainingGameParallelEnv(ParallelEnv):
             between rounds.
         preference_bins: the bins of the preference strength ``theta`` in an AI agent's
             observation (an integer in ``[1, 2**24]``).
-        render_mode: must be None (nothing to render).
+        observation: an AI agent's observation as ``"multidiscrete"`` fields (the default)
+            or ``"onehot"`` (a flat float32 ``Box``, :mod:`sim.envs.views`).
+        render_mode: None, ``"ansi"`` (text) or ``"rgb_array"`` (a picture), see
+            :mod:`sim.envs.views`.
+        record: keep the run's per-round aggregates (``arena.run.recorder``); False skips
+            the recorder (faster, the same rounds).
         max_memory_gib: the most memory the environment may need, in GiB: a larger
             ``n_agents`` is refused before anything is allocated (the estimate is
             :data:`sim.envs.checks.ENV_BYTES_PER_AGENT` bytes per agent).
@@ -182,7 +188,10 @@ class TrainingGameParallelEnv(ParallelEnv):
         params: the run parameters (one replicate); ``reset(seed=s)`` replaces the seed.
     """
 
-    metadata = {"name": ENV_NAME, "render_modes": [], "is_parallelizable": True}
+    metadata = {
+        "name": ENV_NAME, "render_modes": list(views.RENDER_MODES), "render_fps": 4,
+        "is_parallelizable": True,
+    }  # fmt: skip
 
     def __init__(
         self,
@@ -193,15 +202,17 @@ class TrainingGameParallelEnv(ParallelEnv):
         preference_bins: int = 10,
         render_mode: str | None = None,
         max_memory_gib: float = 4.0,
+        observation: str = "multidiscrete",
+        record: bool = True,
     ):
         limit = checks.max_memory_of(max_memory_gib)
         if checks.is_int(n_agents):  # before the config's own size checks see it
             checks.check_memory(int(n_agents), limit, checks.ENV_BYTES_PER_AGENT)
+        seed_given = params is not None or checks.sets_seed(overrides)
         params = env_params(overrides, params, n_agents)
-        if render_mode is not None:
-            raise ConfigError(
-                f"render_mode={checks.show(render_mode)}: this environment renders nothing"
-            )
+        render_mode = views.render_mode_of(render_mode)
+        if not isinstance(record, bool):
+            raise ConfigError(f"record={checks.show(record)} must be true or false")
         if isinstance(trainer, str) and trainer not in ("player", "config"):
             raise ConfigError(
                 f"trainer={checks.show(trainer)} must be 'player', 'config' or a policy"
@@ -213,18 +224,21 @@ class TrainingGameParallelEnv(ParallelEnv):
                 "mitigation dynamic_monitoring allocates the budget itself: use trainer='config'"
             )
         bins = checks.bins_of(preference_bins)
+        self.observation = views.observation_of(observation, bins)
         n = params.n_agents
         checks.check_memory(n, limit, checks.ENV_BYTES_PER_AGENT)
         self.params = params
-        self.render_mode = None
+        self.render_mode = render_mode
+        self.record = record
         self.trainer = trainer
         self.bins = bins
+        self._config_seed = params.seed if seed_given else None
         self.ai_agents = [f"agent_{i}" for i in range(n)]
         self.possible_agents = ([TRAINER] if trainer == "player" else []) + self.ai_agents
         self.agents: list[str] = []
         self.extended = self.params.extended
-        nvec = [3, 3, 2, self.bins] + ([len(type_names())] if self.extended else [])
-        agent_obs = spaces.MultiDiscrete(nvec)
+        self.nvec = [3, 3, 2, self.bins] + ([len(type_names())] if self.extended else [])
+        agent_obs = views.agent_space(self.nvec, self.observation)
         self._obs_spaces = {a: agent_obs for a in self.ai_agents}
         self._act_spaces = {a: spaces.Discrete(2) for a in self.ai_agents}
         if trainer == "player":
@@ -233,7 +247,9 @@ class TrainingGameParallelEnv(ParallelEnv):
         self.arena: Arena | None = None
         self.outcome = None
         self._np_random: np.random.Generator | None = None
-        self._last = self._theta = self._trainer_obs = None
+        self._last = self._theta = self._trainer_obs = self._obs = None
+        self._last_rng = self._last_params = None  # for a lifetime's last observation
+        self.seed: int | None = None  # the current episode's run seed
 
     # -- spaces -------------------------------------------------------------------------
 
@@ -261,11 +277,16 @@ class TrainingGameParallelEnv(ParallelEnv):
         """The seed of the episode's run (gymnasium's convention for ``seed=None``).
 
         ``seed`` replaces the config's seed (and seeds the environment's generator); with
-        None, the first episode uses the config's seed and later ones draw theirs from
-        the environment's generator, so a sequence of resets is reproducible.
+        None, the first episode uses the config's seed if one was given (a ``seed=``
+        override, or ``params``), else a seed from the operating system's entropy, as
+        Gymnasium's own environments do (so copies made by ``gym.make_vec`` differ); later
+        ones draw theirs from the environment's generator, so a sequence of resets is
+        reproducible from the first. Every info dict of ``reset`` carries the ``seed``.
         """
         if seed is None and self._np_random is None:
-            seed = self.params.seed
+            seed = self._config_seed
+            if seed is None:
+                seed = int(np.random.default_rng().integers(2**31))
         if seed is not None:
             self._np_random, _ = seeding.np_random(seed)
             return seed
@@ -288,7 +309,9 @@ class TrainingGameParallelEnv(ParallelEnv):
         seed = checks.seed_of(seed)
         checks.options_of(options)
         params = replace(self.params, seed=self._run_seed(seed))
-        self.arena = Arena(params)
+        self.seed = params.seed
+        self.arena = Arena(params, record=self.record)
+        self._last_rng = generator(params.seed, 0, Component.ENV)
         self.outcome = None
         self.agents = list(self.possible_agents)
         n = params.n_agents
@@ -302,7 +325,7 @@ class TrainingGameParallelEnv(ParallelEnv):
         obs = self._agent_obs(np.zeros(n, dtype=bool))
         if self.trainer == "player":
             obs[TRAINER] = self._trainer_obs.copy()
-        return obs, {a: self._info(a) for a in self.agents}
+        return obs, {a: {**self._info(a), "seed": self.seed} for a in self.agents}
 
     # -- a round ------------------------------------------------------------------------
 
@@ -324,9 +347,14 @@ class TrainingGameParallelEnv(ParallelEnv):
     def _agent_obs(self, modified: np.ndarray) -> dict[str, np.ndarray]:
         """Each AI agent's observation of the drawn round (``episode`` None: none left)."""
         arena, n = self.arena, self.params.n_agents
-        obs = np.zeros((n, len(self._obs_spaces[self.ai_agents[0]].nvec)), dtype=np.int64)
-        if arena.done:
-            obs[:, 0] = CUE_NOT_READ
+        obs = np.zeros((n, len(self.nvec)), dtype=np.int64)
+        if arena.done:  # no next round: what the agent would read at one more (views)
+            p = self._last_params
+            obs[:, 0] = views.last_cues(
+                self._last_rng, arena.run.state.traits.sigma[0], p.rho, p.fidelity
+            )
+            if self.extended:
+                obs[:, 4] = CONFLICT
         else:
             ep = arena.episode
             obs[:, 0] = np.where(ep.aware[0], ep.cue[0].astype(np.int64), CUE_NOT_READ)
@@ -336,11 +364,12 @@ class TrainingGameParallelEnv(ParallelEnv):
         obs[:, 2] = modified
         theta = arena.run.state.theta[0]
         obs[:, 3] = np.minimum((theta * self.bins).astype(np.int64), self.bins - 1)
-        return {a: obs[i] for i, a in enumerate(self.ai_agents)}
+        self._obs = obs
+        enc = views.encode(obs, self.nvec, self.observation)
+        return {a: enc[i] for i, a in enumerate(self.ai_agents)}
 
     def _info(self, agent: str) -> dict:
-        if agent != TRAINER:
-            return {}
+        """The round about to be played (after the last: the number of rounds) and its phase."""
         run = self.arena.run
         return {"round": int(run.t), "phase": run.phase.name}
 
@@ -374,6 +403,7 @@ class TrainingGameParallelEnv(ParallelEnv):
         reason = checks.reason_codes(reason, n)
         comply = (act == ACT_COMPLY)[None, :]
         covert = ~comply if self.extended else None
+        self._last_params = arena.run.prepare().params  # the round's phase, for a last view
         outcome, reward = arena.step(comply, covert=covert, reason=reason)
         self.outcome = outcome
         self._last = act
@@ -425,9 +455,14 @@ class TrainingGameParallelEnv(ParallelEnv):
         k = int(conflict.sum())
         return float((outcome.decision.comply[0] & conflict).sum() / k) if k else 0.0
 
-    def render(self) -> None:
-        """Nothing to render (``render_modes`` is empty)."""
-        return None
+    def render(self):
+        """The current observations as text (``ansi``) or a picture (``rgb_array``), else None."""
+        if self.render_mode is None or self._obs is None:
+            return None
+        if self.render_mode == "ansi":
+            run = self.arena.run
+            return views.ansi(self._obs, self.ai_agents, int(run.t), run.phase.name)
+        return views.rgb(self._obs, self.bins)
 
     def close(self) -> None:
         """Nothing to release."""

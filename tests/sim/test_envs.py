@@ -193,20 +193,48 @@ def test_importing_the_core_does_not_import_gymnasium_or_pettingzoo():
 # -- seeding -----------------------------------------------------------------------------
 
 
-def test_reset_without_a_seed_is_reproducible():
-    a, b = TrainingGameParallelEnv(SMALL), TrainingGameParallelEnv(SMALL)
-    first_a, _ = a.reset()
+def test_reset_without_a_seed_uses_a_given_config_seed_and_is_reproducible():
+    a, b = TrainingGameParallelEnv([*SMALL, "seed=0"]), TrainingGameParallelEnv(SMALL)
+    first_a, info = a.reset()
     first_b, _ = b.reset(seed=0)  # the config's seed
+    assert info["agent_0"]["seed"] == 0
     for k in first_a:
         np.testing.assert_array_equal(first_a[k], first_b[k])
     b.reset(seed=0)
     thetas = []
     for env in (a, b):
-        env.reset()  # drawn from the env's generator, seeded by the config's seed
+        env.reset()  # drawn from the env's generator, seeded by the first reset's seed
         thetas.append(env.arena.run.state.theta.copy())
     np.testing.assert_array_equal(*thetas)
     a.reset(seed=0)
     assert not np.array_equal(a.arena.run.state.theta, thetas[0])
+
+
+def test_unseeded_copies_differ_and_their_info_seed_replays_them():
+    """Gymnasium's convention: no seed anywhere, the operating system's entropy (make_vec's
+    copies differ); the seed reset reports reproduces the episode."""
+    envs = [TrainingGameParallelEnv(SMALL) for _ in range(4)]
+    firsts = [env.reset() for env in envs]
+    seeds = {info["agent_0"]["seed"] for _, info in firsts}
+    assert len(seeds) == 4  # 31-bit seeds: equal with probability < 3e-9
+    thetas = {env.arena.run.state.theta.tobytes() for env in envs}
+    assert len(thetas) == 4
+    replay = TrainingGameParallelEnv(SMALL)
+    obs, info = replay.reset(seed=firsts[0][1]["agent_0"]["seed"])
+    for k in obs:
+        np.testing.assert_array_equal(obs[k], firsts[0][0][k])
+
+
+def test_gym_make_vec_copies_differ_without_a_seed():
+    env = gym.make_vec(GYM_ID, num_envs=4, vectorization_mode="sync", overrides=SMALL)
+    env.reset()
+    cues = []
+    for _ in range(20):
+        obs, *_ = env.step(np.ones(4, dtype=np.int64))
+        cues.append(obs[:, [0, 3]].copy())
+    per_copy = {np.stack(cues)[:, i].tobytes() for i in range(4)}
+    assert len(per_copy) == 4
+    env.close()
 
 
 # -- what each side sees -----------------------------------------------------------------
