@@ -8,7 +8,10 @@ Importing this package registers the Gymnasium environment ``sim/TrainingGame-v0
 
     env = gym.make("sim/TrainingGame-v0", overrides=["scenario=alignment_faking"])
 
-The PettingZoo environment ``training_game_v0`` is
+``gym.make_vec(GYM_ID, num_envs=N, vectorization_mode="vector_entry_point")`` is the
+population of ``N`` agents of one run as one vector environment
+(:class:`sim.envs.population.PopulationVecEnv`). The PettingZoo environment
+``training_game_v0`` is
 :class:`sim.envs.parallel.TrainingGameParallelEnv` (``sim.envs.parallel_env(...)``).
 The core (``sim``, ``sim.engine``) never imports Gymnasium or PettingZoo; this package
 imports Gymnasium's registry only, and the rest when first used. docs/envs.md describes
@@ -21,7 +24,11 @@ GYM_ID = "sim/TrainingGame-v0"
 """The Gymnasium id of :class:`sim.envs.gym_env.TrainingGameEnv`."""
 
 if GYM_ID not in registry:
-    register(id=GYM_ID, entry_point="sim.envs.gym_env:TrainingGameEnv")
+    register(
+        id=GYM_ID,
+        entry_point="sim.envs.gym_env:TrainingGameEnv",
+        vector_entry_point="sim.envs.population:PopulationVecEnv",
+    )
 
 _LAZY = {
     "Arena": "sim.envs.arena",
@@ -29,6 +36,8 @@ _LAZY = {
     "TrainingGameParallelEnv": "sim.envs.parallel",
     "MonitorPolicy": "sim.envs.parallel",
     "parallel_env": "sim.envs.parallel",
+    "PopulationVecEnv": "sim.envs.population",
+    "to_sb3": "sim.envs.population",
 }
 
 

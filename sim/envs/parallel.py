@@ -345,25 +345,11 @@ class TrainingGameParallelEnv(ParallelEnv):
         self.arena.observe(rates)
 
     def _agent_obs(self, modified: np.ndarray) -> dict[str, np.ndarray]:
-        """Each AI agent's observation of the drawn round (``episode`` None: none left)."""
-        arena, n = self.arena, self.params.n_agents
-        obs = np.zeros((n, len(self.nvec)), dtype=np.int64)
-        if arena.done:  # no next round: what the agent would read at one more (views)
-            p = self._last_params
-            obs[:, 0] = views.last_cues(
-                self._last_rng, arena.run.state.traits.sigma[0], p.rho, p.fidelity
-            )
-            if self.extended:
-                obs[:, 4] = CONFLICT
-        else:
-            ep = arena.episode
-            obs[:, 0] = np.where(ep.aware[0], ep.cue[0].astype(np.int64), CUE_NOT_READ)
-            if self.extended:
-                obs[:, 4] = arena.etype[0]
-        obs[:, 1] = self._last
-        obs[:, 2] = modified
-        theta = arena.run.state.theta[0]
-        obs[:, 3] = np.minimum((theta * self.bins).astype(np.int64), self.bins - 1)
+        """Each AI agent's observation of the drawn round (after the last: see views)."""
+        obs = views.agent_fields(
+            self.arena, self._last, modified, self.bins, self.extended, self._last_rng,
+            self._last_params,
+        )  # fmt: skip
         self._obs = obs
         enc = views.encode(obs, self.nvec, self.observation)
         return {a: enc[i] for i, a in enumerate(self.ai_agents)}

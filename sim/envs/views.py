@@ -89,6 +89,38 @@ def last_cues(rng: np.random.Generator, sigma, rho, fidelity) -> np.ndarray:
     return np.where(aware, cue.astype(np.int64), 2)
 
 
+def agent_fields(arena, last, modified, bins: int, extended: bool, last_rng, last_params):
+    """The AI agents' observations of replicate 0 as ``(N, fields)`` int64.
+
+    Args:
+        arena: the :class:`sim.envs.arena.Arena` after :meth:`~sim.envs.arena.Arena.observe`
+            (or after the last round).
+        last: each agent's previous action (``ACT_NONE`` = 2 before the first).
+        modified: bool, its ``theta`` changed in the last round.
+        bins: the preference bins.
+        extended: the run has other episode types (field 4).
+        last_rng: the episode's own generator, for the last observation's cue.
+        last_params: the last round's :class:`sim.params.RoundParams`.
+    """
+    n = arena.run.state.theta.shape[1]
+    obs = np.empty((n, 5 if extended else 4), dtype=np.int64)
+    if arena.done:  # no next round: what the agent would read at one more
+        sigma = arena.run.state.traits.sigma[0]
+        obs[:, 0] = last_cues(last_rng, sigma, last_params.rho, last_params.fidelity)
+        if extended:
+            obs[:, 4] = 0  # a conflict request
+    else:
+        ep = arena.episode
+        obs[:, 0] = np.where(ep.aware[0], ep.cue[0].astype(np.int64), 2)
+        if extended:
+            obs[:, 4] = arena.etype[0]
+    obs[:, 1] = last
+    obs[:, 2] = modified
+    theta = arena.run.state.theta[0]
+    obs[:, 3] = np.minimum((theta * bins).astype(np.int64), bins - 1)
+    return obs
+
+
 def ansi(obs: np.ndarray, names, round_: int, phase: str) -> str:
     """One line per agent: its round, phase and observation fields."""
     lines = [f"round {round_} ({phase})"]
@@ -114,6 +146,7 @@ def rgb(obs: np.ndarray, bins: int) -> np.ndarray:
 
 
 __all__ = [
-    "MAX_ONEHOT_BINS", "OBSERVATIONS", "RENDER_MODES", "agent_space", "ansi", "encode",
+    "MAX_ONEHOT_BINS", "OBSERVATIONS", "RENDER_MODES", "agent_fields", "agent_space", "ansi",
+    "encode",
     "last_cues", "observation_of", "render_mode_of", "rgb",
 ]  # fmt: skip
