@@ -14,9 +14,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from agents.base import Reason
+from sim.codes import CODE_BITS
+
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
-_NOISE = np.int8(3)
+_NOISE = np.uint8(Reason.NOISE)
+_CUE, _COMPLY, _OBSERVED = (np.uint8(CODE_BITS[k]) for k in ("cue", "comply", "observed"))
+_FAKED_AWARE, _PREF = np.uint8(CODE_BITS["faked_aware"]), np.uint8(CODE_BITS["pref"])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -90,15 +95,15 @@ def decide(u, e, flags, theta, phi, eta, eta_phi, leak, train, out_bool, reason,
             faked = comply & conflict & ~noise
             o_com[i] = comply
             o_fk[i] = faked
-            rs = np.uint8(comply & ~noise) + np.uint8(faked) + np.uint8(3) * np.uint8(noise)
+            rs = np.uint8(comply & ~noise) + np.uint8(faked) + _NOISE * np.uint8(noise)
             rs_r[i] = np.int8(rs)
-            c_r[i] = (
+            c_r[i] = (  # the code of sim.codes (its bits, reason + 1 in the lowest three)
                 (rs + np.uint8(1))
-                | (np.uint8(cue) << np.uint8(3))
-                | (np.uint8(comply) << np.uint8(4))
-                | (np.uint8(observed) << np.uint8(5))
-                | (np.uint8(faked & aware) << np.uint8(6))
-                | ((f & np.uint8(2)) << np.uint8(6))
+                | (np.uint8(cue) << _CUE)
+                | (np.uint8(comply) << _COMPLY)
+                | (np.uint8(observed) << _OBSERVED)
+                | (np.uint8(faked & aware) << _FAKED_AWARE)
+                | (np.uint8((f & np.uint8(2)) != 0) << _PREF)
             )
         if train:
             for i in range(n):

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from gymnasium import spaces
+from gymnasium.utils import seeding
 
 from agents.base import Reason
 from sim.errors import ConfigError
@@ -66,6 +67,35 @@ def sets_seed(overrides) -> bool:
         return any(o.lstrip("+~").split("=", 1)[0].strip() == "seed" for o in overrides)
     except (TypeError, AttributeError):  # not strings: env_params refuses them
         return False
+
+
+def record_of(value) -> bool:
+    """``record``: True or False."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"record={show(value)} must be true or false")
+    return value
+
+
+def episode_seed(seed: int | None, np_random, config_seed: int | None):
+    """The seed of an episode's run and the environment's generator after it.
+
+    Gymnasium's convention: ``seed`` replaces the config's seed and seeds the generator;
+    with None, the first episode (no generator yet) uses ``config_seed`` (the config's
+    seed, if one was given) or else a seed from the operating system's entropy, so that
+    unseeded copies differ; later ones draw theirs from the generator, so a sequence of
+    resets is reproducible from its first seed.
+
+    Returns:
+        ``(run_seed, generator, reseeded)``: ``reseeded`` is True when the generator was
+        just seeded with ``run_seed``.
+    """
+    if seed is None and np_random is None:
+        seed = config_seed
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31))
+    if seed is not None:
+        return seed, seeding.np_random(seed)[0], True
+    return int(np_random.integers(2**31)), np_random, False
 
 
 def options_of(options) -> None:

@@ -101,12 +101,11 @@ class TrainingGameEnv(gym.Env):
         """
         seed = checks.seed_of(seed)
         checks.options_of(options)
-        if seed is None and self._np_random is None:
-            seed = self.game._config_seed
-            if seed is None:  # Gymnasium's convention: the operating system's entropy
-                seed = int(np.random.default_rng().integers(2**31))
-        super().reset(seed=seed)
-        run_seed = seed if seed is not None else int(self.np_random.integers(2**31))
+        run_seed, self._np_random, reseeded = checks.episode_seed(
+            seed, self._np_random, self.game._config_seed
+        )
+        if reseeded:  # what gym.Env.reset(seed=...) records
+            self._np_random_seed = run_seed
         obs, _ = self.game.reset(seed=run_seed)
         return obs["agent_0"], {**self._info(), "seed": run_seed}
 
@@ -127,8 +126,7 @@ class TrainingGameEnv(gym.Env):
         return obs["agent_0"], rewards["agent_0"], False, truncations["agent_0"], self._info()
 
     def _info(self) -> dict:
-        run = self.game.arena.run
-        return {"round": int(run.t), "phase": run.phase.name}
+        return self.game._info("agent_0")
 
     def render(self):
         """The observation as text (``ansi``) or a picture (``rgb_array``), else None."""

@@ -32,7 +32,6 @@ from dataclasses import replace
 
 import numpy as np
 from gymnasium import spaces
-from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
 from agents.monitors import MONITORS, share
@@ -211,8 +210,7 @@ class TrainingGameParallelEnv(ParallelEnv):
         seed_given = params is not None or checks.sets_seed(overrides)
         params = env_params(overrides, params, n_agents)
         render_mode = views.render_mode_of(render_mode)
-        if not isinstance(record, bool):
-            raise ConfigError(f"record={checks.show(record)} must be true or false")
+        record = checks.record_of(record)
         if isinstance(trainer, str) and trainer not in ("player", "config"):
             raise ConfigError(
                 f"trainer={checks.show(trainer)} must be 'player', 'config' or a policy"
@@ -283,14 +281,8 @@ class TrainingGameParallelEnv(ParallelEnv):
         ones draw theirs from the environment's generator, so a sequence of resets is
         reproducible from the first. Every info dict of ``reset`` carries the ``seed``.
         """
-        if seed is None and self._np_random is None:
-            seed = self._config_seed
-            if seed is None:
-                seed = int(np.random.default_rng().integers(2**31))
-        if seed is not None:
-            self._np_random, _ = seeding.np_random(seed)
-            return seed
-        return int(self._np_random.integers(2**31))
+        seed, self._np_random, _ = checks.episode_seed(seed, self._np_random, self._config_seed)
+        return seed
 
     def reset(self, seed: int | None = None, options: dict | None = None):
         """Start a new run (a lifetime): sample the population and draw the first round.

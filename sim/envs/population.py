@@ -22,7 +22,6 @@ from dataclasses import replace
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
@@ -92,8 +91,7 @@ class PopulationVecEnv(gym.vector.VectorEnv):
             checks.check_memory(int(n_agents), limit, checks.ARRAY_BYTES_PER_AGENT)
         seed_given = params is not None or checks.sets_seed(overrides)
         params = env_params(overrides, params, n_agents)
-        if not isinstance(record, bool):
-            raise ConfigError(f"record={checks.show(record)} must be true or false")
+        record = checks.record_of(record)
         self.autoreset_mode = _mode_of(autoreset_mode)
         self.bins = checks.bins_of(preference_bins)
         self.observation = views.observation_of(observation, self.bins)
@@ -118,14 +116,13 @@ class PopulationVecEnv(gym.vector.VectorEnv):
     # -- reset ----------------------------------------------------------------------------
 
     def _run_seed(self, seed: int | None) -> int:
-        if seed is None and self._np_random is None:
-            seed = self._config_seed
-            if seed is None:  # Gymnasium's convention: the operating system's entropy
-                seed = int(np.random.default_rng().integers(2**31))
-        if seed is not None:
-            self._np_random, self._np_random_seed = seeding.np_random(seed)
-            return seed
-        return int(self._np_random.integers(2**31))
+        """The episode's run seed (:func:`sim.envs.checks.episode_seed`)."""
+        seed, self._np_random, reseeded = checks.episode_seed(
+            seed, self._np_random, self._config_seed
+        )
+        if reseeded:
+            self._np_random_seed = seed
+        return seed
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """A new run for every agent; returns ``(observations, infos)``.
