@@ -258,8 +258,8 @@ def to_sb3(env: PopulationVecEnv):
         def close(self):
             return None
 
-        def get_attr(self, attr_name, indices=None):
-            return [getattr(self, attr_name, None)] * len(list(self._get_indices(indices)))
+        def get_attr(self, attr_name, indices=None):  # the population's, as set_attr sets
+            return [getattr(self.venv, attr_name)] * len(list(self._get_indices(indices)))
 
         def set_attr(self, attr_name, value, indices=None):
             setattr(self.venv, attr_name, value)

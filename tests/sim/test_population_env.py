@@ -150,6 +150,14 @@ def test_stable_baselines3_trains_on_the_population():
     assert model.num_timesteps >= 2 * ROUNDS * 40
 
 
+def test_sb3_view_reads_and_sets_the_populations_attributes():
+    pytest.importorskip("stable_baselines3")
+    env = to_sb3(PopulationVecEnv(SMALL, autoreset_mode="SameStep"))
+    assert env.get_attr("rounds") == [ROUNDS] * 40
+    env.set_attr("bins", 7)
+    assert env.get_attr("bins", indices=[0, 1]) == [7, 7]
+
+
 def test_to_sb3_needs_same_step_autoreset():
     with pytest.raises(ConfigError, match="autoreset_mode='SameStep'"):
         to_sb3(PopulationVecEnv(SMALL))
